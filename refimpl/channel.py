@@ -1,0 +1,89 @@
+"""Channels: a topic plus at most one handler, bound to a runtime (spec A1-A4)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from refimpl.runtime import Runtime, default_runtime
+from refimpl.topics import validate_topic
+
+if TYPE_CHECKING:
+    from refimpl.message import Message
+    from refimpl.registry import Subscription
+
+__all__ = ["Channel"]
+
+
+class Channel:
+    """``Channel(topic, handler=None, *, runtime=None)``.
+
+    Without ``runtime=`` the channel belongs to the process-wide default runtime, so
+    that the seed's bare ``Channel('chat.rooms.lona', handler)`` calls work.
+    """
+
+    __slots__ = ("__weakref__", "_runtime", "_sub", "_topic")
+
+    def __init__(
+        self,
+        topic: str,
+        handler: Callable[[Message], Any] | None = None,
+        *,
+        runtime: Runtime | None = None,
+    ) -> None:
+        self._topic = validate_topic(topic)
+        if runtime is not None and not isinstance(runtime, Runtime):
+            raise TypeError(f"runtime must be a refimpl.Runtime, not {runtime!r}")
+        self._runtime = runtime if runtime is not None else default_runtime()
+        self._sub: Subscription | None = None
+        if handler is not None:
+            self.subscribe(handler)
+
+    def __repr__(self) -> str:
+        return f"<Channel(topic={self._topic!r}, handler={self.handler!r})>"
+
+    @classmethod
+    def get_channels(cls, topic: str, *, runtime: Runtime | None = None) -> list[Channel]:
+        """The channels subscribed to a topic that matches *topic* (default runtime unless given)."""
+        return (runtime if runtime is not None else default_runtime()).get_channels(topic)
+
+    @property
+    def topic(self) -> str:
+        return self._topic
+
+    @property
+    def handler(self) -> Callable[[Message], Any] | None:
+        sub = self._sub
+        return None if sub is None else sub.handler
+
+    @property
+    def runtime(self) -> Runtime:
+        return self._runtime
+
+    def subscribe(self, handler: Callable[[Message], Any]) -> None:
+        """Subscribe with *handler*; RuntimeError if already subscribed, TypeError if not callable."""
+        self._runtime._subscribe(self, handler)
+
+    def unsubscribe(self) -> None:
+        """Unsubscribe; a no-op when not subscribed."""
+        self._runtime._unsubscribe(self)
+
+    def send(
+        self,
+        message_data: dict[Any, Any] | None = None,
+        expiry: Any = None,
+        local: bool = False,
+        droppable: bool = False,
+    ) -> Message:
+        """Send a message to all channels subscribed to a matching topic.
+
+        :message_data: a dict (shallow-copied with ``copy.copy``) or None (an empty dict).
+        :expiry: a ``datetime`` (naive: local time) or ``timedelta`` (from now); the message
+            is dropped for any subscriber whose handler has not started by then.
+        :local: handle process-locally; no effect with the default broker.
+        :droppable: may be dropped by a graceful shutdown instead of delivered.
+
+        Raises TypeError on a bad argument and ShutdownError once the runtime is shutting
+        down (from outside a handler) or shut down.
+        """
+        return self._runtime._send(self._topic, message_data, expiry, local, droppable)

@@ -1,0 +1,35 @@
+"""The named thread pool that a runtime's broker and task-worker threads come from.
+
+Mirrors Lona's resource model (``channel_worker`` executor sized
+``MAX_CHANNEL_TASK_WORKER_THREADS + MAX_CHANNEL_MESSAGE_BROKER_THREADS``): a runtime
+owns exactly that many threads, named ``<pool>-<n>``, and starts no others (spec R2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from refimpl._seam import Platform, ThreadHandle
+
+__all__ = ["WorkerPool"]
+
+
+class WorkerPool:
+    """A fixed number of long-lived threads, started one per ``spawn``."""
+
+    def __init__(self, name: str, size: int, platform: Platform) -> None:
+        self.name = name
+        self.size = size
+        self._platform = platform
+        self.threads: list[ThreadHandle] = []
+
+    def spawn(self, target: Callable[[], None]) -> ThreadHandle:
+        if len(self.threads) >= self.size:
+            raise RuntimeError(f"pool {self.name!r} is full ({self.size} threads)")
+        handle = self._platform.start_thread(f"{self.name}-{len(self.threads)}", target)
+        self.threads.append(handle)
+        return handle
+
+    def join(self, timeout: float | None = None) -> None:
+        for thread in self.threads:
+            thread.join(timeout)

@@ -1,0 +1,349 @@
+"""The runtime: owns the registry, the two queues, the worker threads and their life cycle.
+
+Data flow (spec O1-O4)::
+
+    send() --(seq, snapshot)--> message queue --> broker threads
+        --(in seq order)--> per-subscription mailboxes --> ready queue --> task workers
+
+* ``send()`` assigns the message its ``seq`` and captures the registry snapshot under
+  ``_lock``, and enqueues it under the same lock, so queue order is send order.
+* Brokers may match in parallel but *commit* (append to mailboxes) strictly in ``seq``
+  order, through the ``_turn`` condition.
+* A subscription with pending deliveries sits in the ready queue at most once; the
+  task worker that takes it runs one delivery and puts it back if more are pending.
+  So each subscriber sees its messages one at a time, in ``seq`` order, while
+  different subscribers run in parallel.
+* ``_pending`` counts messages not yet routed plus deliveries not yet finished;
+  ``join()`` and ``shutdown()`` wait on ``_idle`` for it to reach zero.
+
+One lock (``_lock``) guards all of this; its conditions are ``_turn`` and ``_idle``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from copy import copy
+from datetime import datetime, timedelta
+from enum import IntEnum
+from logging import getLogger
+from typing import TYPE_CHECKING, Any
+
+from refimpl._seam import Platform, RealPlatform
+from refimpl.errors import ShutdownError
+from refimpl.message import Message
+from refimpl.pool import WorkerPool
+from refimpl.registry import Snapshot, Subscription
+from refimpl.settings import Settings, resolve_class
+
+if TYPE_CHECKING:
+    from refimpl.channel import Channel
+    from refimpl.worker import Worker
+
+__all__ = [
+    "Observer",
+    "Runtime",
+    "State",
+    "default_runtime",
+    "set_default_runtime",
+]
+
+logger = getLogger("refimpl.channels")
+
+#: ``observer(kind, message, channel, detail)``; kinds: ``route``, ``drop`` (detail is the
+#: reason: ``expired``, ``shutdown`` or ``unsubscribed``), ``error``, ``shutdown_begin``,
+#: ``shutdown_end``. Called on the thread that did it, possibly under the runtime's lock:
+#: it must not block or call back into the runtime.
+Observer = Callable[[str, "Message | None", "Channel | None", str], None]
+
+SUBSCRIBE_TOPIC = "lona.channels.subscribe"
+UNSUBSCRIBE_TOPIC = "lona.channels.unsubscribe"
+
+
+class State(IntEnum):
+    NEW = 0  # sends are queued, no thread runs yet
+    RUNNING = 1
+    CLOSING = 2  # shutdown() is draining; only handlers may still send
+    STOPPED = 3
+
+
+class _Stop(Exception):
+    """Tells a worker thread's loop to exit (a sentinel came through its queue)."""
+
+
+STOP: Any = object()  # the sentinel put into the queues at the end of shutdown
+
+
+class Runtime:
+    """Registry, queues and threads of one channel system.
+
+    ``Runtime(settings=None, platform=None, observer=None)``; ``start()``,
+    ``join()``, ``shutdown()``; also a context manager (start on enter, graceful
+    shutdown on exit).
+    """
+
+    def __init__(
+        self,
+        settings: object = None,
+        *,
+        platform: Platform | None = None,
+        observer: Observer | None = None,
+    ) -> None:
+        self.settings = Settings.from_any(settings)
+        self.platform: Platform = platform if platform is not None else RealPlatform()
+        self._observer = observer
+        self._lock = self.platform.lock()
+        self._turn = self.platform.condition(self._lock)
+        self._idle = self.platform.condition(self._lock)
+        self._messages = self.platform.queue()
+        self._ready = self.platform.queue()
+        self._now = self.platform.now
+        self._state = State.NEW
+        self._seq = 0  # next seq to assign
+        self._next_route = 0  # next seq the brokers may commit
+        self._pending = 0
+        self._next_sub_id = 0
+        self._snapshot = Snapshot()
+        self._worker_idents: set[int] = set()
+        self.workers: list[Worker] = []
+        self.pool = WorkerPool(
+            "channel_worker",
+            self.settings.MAX_CHANNEL_MESSAGE_BROKER_THREADS
+            + self.settings.MAX_CHANNEL_TASK_WORKER_THREADS,
+            self.platform,
+        )
+
+    def __repr__(self) -> str:
+        return f"<Runtime {self._state.name} pending={self._pending}>"
+
+    # life cycle ----------------------------------------------------------------------
+    @property
+    def state(self) -> State:
+        return self._state
+
+    def start(self) -> Runtime:
+        """Start the broker and task-worker threads. Idempotent; a stopped runtime can't restart."""
+        s = self.settings
+        broker_cls = resolve_class(s.CHANNEL_MESSAGE_BROKER_CLASS, "CHANNEL_MESSAGE_BROKER_CLASS")
+        worker_cls = resolve_class(s.CHANNEL_TASK_WORKER_CLASS, "CHANNEL_TASK_WORKER_CLASS")
+        with self._lock:
+            if self._state is State.STOPPED:
+                raise ShutdownError("this runtime was shut down; create a new one")
+            if self._state is not State.NEW:
+                return self
+            self._state = State.RUNNING
+            timeout = float(s.CHANNEL_WORKER_TIMEOUT)
+            self.workers = [broker_cls(self, timeout) for _ in range(s.MAX_CHANNEL_MESSAGE_BROKER_THREADS)]
+            self.workers += [worker_cls(self, timeout) for _ in range(s.MAX_CHANNEL_TASK_WORKER_THREADS)]
+        for worker in self.workers:
+            self.pool.spawn(worker._loop)
+        return self
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Block until every message sent so far is routed and every delivery has finished.
+
+        With a timeout, give up after about that many seconds. Returns True when idle.
+        Must not be called from a handler (it would wait for itself): RuntimeError.
+        """
+        self._refuse_from_worker("join")
+        deadline = None if timeout is None else self._now() + timedelta(seconds=timeout)
+        with self._lock:
+            while self._pending:
+                left = None if deadline is None else (deadline - self._now()).total_seconds()
+                if left is not None and left <= 0:
+                    return False
+                self._idle.wait(left)
+            return True
+
+    def shutdown(self) -> None:
+        """Graceful shutdown (spec S1-S6).
+
+        From now on only handlers may send. Queued droppable messages and deliveries
+        are dropped (and reported); everything else is delivered, including what
+        handlers send while draining. Returns when all is drained and the threads have
+        exited. Idempotent. Starts a never-started runtime first, so that its queued
+        non-droppable messages are delivered.
+        """
+        self._refuse_from_worker("shutdown")
+        if self._state is State.NEW:
+            self.start()
+        with self._lock:
+            first = self._state is State.RUNNING
+            if first:
+                self._state = State.CLOSING
+                self._emit("shutdown_begin", None, None, "")
+            while self._pending:
+                self._idle.wait()
+            if self._state is State.STOPPED:
+                return
+            self._state = State.STOPPED
+            self._emit("shutdown_end", None, None, "")
+        for worker in self.workers:
+            (self._messages if worker.queue_name == "messages" else self._ready).put(STOP)
+        self.pool.join()
+
+    def __enter__(self) -> Runtime:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+    def _refuse_from_worker(self, what: str) -> None:
+        if self._worker_idents and self.platform.ident() in self._worker_idents:
+            raise RuntimeError(f"{what}() from a handler would wait for the handler itself")
+
+    # registry --------------------------------------------------------------------------
+    def get_channels(self, topic: str) -> list[Channel]:
+        """The channels now subscribed to a topic that matches *topic*."""
+        from refimpl.topics import validate_topic
+
+        validate_topic(topic)
+        return [s.channel for s in self._snapshot.matching(topic)]
+
+    def _subscribe(self, channel: Channel, handler: Callable[[Message], Any]) -> None:
+        if not callable(handler):
+            raise TypeError(f"a handler must be callable, not {handler!r}")
+        with self._lock:
+            if channel._sub is not None:
+                raise RuntimeError("channel is already subscribed")
+            sub = Subscription(self._next_sub_id, channel, handler)
+            self._next_sub_id += 1
+            channel._sub = sub
+            self._snapshot = self._snapshot.with_added(sub)
+        logger.debug("subscribed %r", channel)
+        self._send(SUBSCRIBE_TOPIC, {"topic": channel.topic}, None, True, False, internal=True)
+
+    def _unsubscribe(self, channel: Channel) -> None:
+        with self._lock:
+            sub = channel._sub
+            if sub is None:
+                return
+            channel._sub = None
+            sub.active = False
+            self._snapshot = self._snapshot.without(sub)
+        logger.debug("unsubscribed %r", channel)
+        self._send(UNSUBSCRIBE_TOPIC, {"topic": channel.topic}, None, True, False, internal=True)
+
+    # sending ---------------------------------------------------------------------------
+    def _send(
+        self,
+        topic: str,
+        message_data: object,
+        expiry: object,
+        local: object,
+        droppable: object,
+        *,
+        internal: bool = False,
+    ) -> Message:
+        # Validate everything before touching shared state (spec V1).
+        if message_data is None:
+            payload: dict[Any, Any] | None = None
+            data: dict[Any, Any] = {}
+        elif isinstance(message_data, dict):
+            payload = copy(message_data)
+            data = copy(message_data)
+        else:
+            raise TypeError(
+                f"message_data must be a dict or None, not {type(message_data).__name__}"
+            )
+        if type(local) is not bool:
+            raise TypeError(f"local must be a bool, not {local!r}")
+        if type(droppable) is not bool:
+            raise TypeError(f"droppable must be a bool, not {droppable!r}")
+        deadline: datetime | None
+        if expiry is None:
+            deadline = None
+        elif isinstance(expiry, timedelta):
+            deadline = self._now() + expiry
+        elif isinstance(expiry, datetime):
+            deadline = expiry if expiry.tzinfo is not None else self.platform.to_aware(expiry)
+        else:
+            raise TypeError(
+                f"expiry must be a datetime, a timedelta or None, not {type(expiry).__name__}"
+            )
+        with self._lock:
+            if self._state >= State.CLOSING and (
+                self._state is State.STOPPED or self.platform.ident() not in self._worker_idents
+            ):
+                if internal:
+                    return Message(topic, data, deadline, local, droppable, -1, self._now)
+                raise ShutdownError(
+                    f"cannot send to {topic!r}: the runtime is {self._state.name.lower()}"
+                )
+            message = Message(topic, data, deadline, local, droppable, self._seq, self._now)
+            message._payload = payload
+            message._snapshot = self._snapshot
+            self._seq += 1
+            self._pending += 1
+            self._messages.put(message)
+        return message
+
+    # used by the workers -----------------------------------------------------------------
+    def _emit(self, kind: str, message: Message | None, channel: Channel | None, detail: str) -> None:
+        if self._observer is not None:
+            self._observer(kind, message, channel, detail)
+
+    def _drop(self, message: Message, channel: Channel | None, reason: str) -> None:
+        message._mark_dropped()
+        logger.debug("dropped %r for %r: %s", message, channel, reason)
+        self._emit("drop", message, channel, reason)
+
+    def _commit_route(self, message: Message, deliveries: list[tuple[Subscription, Message]]) -> None:
+        """Append a message's deliveries to the mailboxes, in ``seq`` order (spec O2)."""
+        with self._lock:
+            while self._next_route != message.seq:
+                self._turn.wait()
+            for sub, copy_ in deliveries:
+                if not sub.active:
+                    self._drop(copy_, sub.channel, "unsubscribed")
+                    continue
+                sub.mailbox.append(copy_)
+                self._pending += 1
+                if not sub.scheduled:
+                    sub.scheduled = True
+                    self._ready.put(sub)
+            self._next_route += 1
+            self._turn.notify_all()
+            self._emit("route", message, None, str(len(deliveries)))
+            self._finish_locked()
+
+    def _release(self, sub: Subscription) -> None:
+        """A task worker is done with one delivery of *sub*."""
+        with self._lock:
+            if sub.mailbox:
+                self._ready.put(sub)
+            else:
+                sub.scheduled = False
+            self._finish_locked()
+
+    def _finish_locked(self) -> None:
+        self._pending -= 1
+        if not self._pending:
+            self._idle.notify_all()
+
+    def _register_worker_thread(self) -> None:
+        with self._lock:
+            self._worker_idents.add(self.platform.ident())
+
+
+# the process-wide default runtime -------------------------------------------------------
+_default: Runtime | None = None
+_default_lock = RealPlatform().lock()
+
+
+def default_runtime() -> Runtime:
+    """The runtime that ``Channel(...)`` uses without ``runtime=``; created and started on first use."""
+    global _default
+    with _default_lock:
+        if _default is None or _default.state is State.STOPPED:
+            _default = Runtime().start()
+        return _default
+
+
+def set_default_runtime(runtime: Runtime | None) -> Runtime | None:
+    """Replace the default runtime (None: make a fresh one on next use). Returns the old one."""
+    global _default
+    if runtime is not None and not isinstance(runtime, Runtime):
+        raise TypeError(f"expected a Runtime, not {runtime!r}")
+    with _default_lock:
+        old, _default = _default, runtime
+        return old

@@ -1,0 +1,195 @@
+"""Broker and task-worker threads, and the ``Worker.run()`` contract for custom classes.
+
+As in Lona, each worker thread calls ``run()`` over and over; ``run()`` takes one item
+with ``get_message()`` / ``get_task()``, which block for at most ``timeout`` seconds
+and raise ``queue.Empty`` when there was nothing (or the item was dropped). A custom
+class (settings ``CHANNEL_MESSAGE_BROKER_CLASS`` / ``CHANNEL_TASK_WORKER_CLASS``)
+overrides ``run()`` and keeps the guarantees, because the base class, not ``run()``,
+commits a message's routing in send order and hands a subscription back after each
+delivery (spec R4). Nothing a ``run()`` raises ends the thread: it is logged.
+"""
+
+from __future__ import annotations
+
+from logging import getLogger
+from typing import TYPE_CHECKING, Any
+
+from refimpl._seam import Empty
+from refimpl.runtime import STOP, State, _Stop
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from refimpl.channel import Channel
+    from refimpl.message import Message
+    from refimpl.registry import Subscription
+    from refimpl.runtime import Runtime
+
+__all__ = ["MessageBroker", "Task", "TaskWorker", "Worker"]
+
+logger = getLogger("refimpl.channels")
+
+
+class Task:
+    """One delivery: a subscriber's own copy of a message, for one subscription."""
+
+    __slots__ = ("message", "subscription")
+
+    def __init__(self, subscription: Subscription, message: Message) -> None:
+        self.subscription = subscription
+        self.message = message
+
+    @property
+    def channel(self) -> Channel:
+        return self.subscription.channel
+
+    @property
+    def handler(self) -> Callable[[Message], Any] | None:
+        """The subscription's handler, or None once the channel has unsubscribed."""
+        sub = self.subscription
+        return sub.handler if sub.active else None
+
+    def __repr__(self) -> str:
+        return f"<Task {self.message!r} for {self.channel!r}>"
+
+
+class Worker:
+    """Base class of the broker and task-worker threads."""
+
+    #: which queue this worker reads; the shutdown sentinel is put there
+    queue_name = "messages"
+
+    def __init__(self, runtime: Runtime, timeout: float) -> None:
+        self.runtime = runtime
+        self.timeout = timeout
+        self._message: Message | None = None
+        self._deliveries: list[tuple[Subscription, Message]] = []
+        self._task: Task | None = None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
+
+    @property
+    def running(self) -> bool:
+        """False once the runtime's graceful shutdown has begun (droppable work is dropped)."""
+        return self.runtime._state < State.CLOSING
+
+    # broker side -----------------------------------------------------------------------
+    def get_message(self) -> Message:
+        """The next message to route, in send order; ``Empty`` on timeout or if it was dropped."""
+        rt = self.runtime
+        message: Message = rt._messages.get(timeout=self.timeout)
+        if message is STOP:
+            raise _Stop
+        self._message = message
+        self._deliveries = []
+        if message.droppable and not self.running:
+            rt._drop(message, None, "shutdown")
+            raise Empty
+        if message.expiry is not None and message.expiry <= rt._now():
+            rt._drop(message, None, "expired")
+            raise Empty
+        return message
+
+    def get_channels(self, message: Message) -> list[Channel]:
+        """The channels that were subscribed to a matching topic when *message* was sent."""
+        return [s.channel for s in message._snapshot.matching(message.topic)]
+
+    def schedule_task(self, channel: Channel, message: Message) -> None:
+        """Schedule *message* for *channel*; delivered after ``run()`` returns, in send order."""
+        sub = message._snapshot.by_channel.get(channel) or channel._sub
+        if sub is None:
+            self.runtime._drop(message._copy_for_subscriber(), channel, "unsubscribed")
+            return
+        self._deliveries.append((sub, message._copy_for_subscriber()))
+
+    # task-worker side ------------------------------------------------------------------
+    def get_task(self) -> Task:
+        """The next delivery of a subscription no other worker holds; ``Empty`` on timeout/drop."""
+        rt = self.runtime
+        sub: Subscription = rt._ready.get(timeout=self.timeout)
+        if sub is STOP:
+            raise _Stop
+        message = sub.mailbox.popleft()
+        self._task = task = Task(sub, message)
+        rt.platform.checkpoint("handler_start")
+        reason = None
+        if message.droppable and not self.running:
+            reason = "shutdown"
+        elif message.expiry is not None and message.expiry <= rt._now():
+            reason = "expired"
+        elif not sub.active:
+            reason = "unsubscribed"
+        if reason is not None:
+            rt._drop(message, sub.channel, reason)
+            raise Empty
+        return task
+
+    # the loop ----------------------------------------------------------------------------
+    def _loop(self) -> None:
+        rt = self.runtime
+        rt._register_worker_thread()
+        while True:
+            try:
+                self.run()
+            except _Stop:
+                return
+            except (Empty, TimeoutError):
+                pass
+            except Exception:
+                logger.exception("%r: run() raised; the thread goes on", self)
+            finally:
+                self._finish()
+
+    def _finish(self) -> None:
+        message, self._message = self._message, None
+        if message is not None:
+            deliveries, self._deliveries = self._deliveries, []
+            self.runtime._commit_route(message, deliveries)
+        task, self._task = self._task, None
+        if task is not None:
+            self.runtime._release(task.subscription)
+
+    def run(self) -> None:
+        raise NotImplementedError
+
+
+class MessageBroker(Worker):
+    """Routes each message to the channels subscribed to a matching topic when it was sent."""
+
+    def run(self) -> None:
+        # get message from the global message queue (filled by Channel.send())
+        message = self.get_message()
+
+        # all channels that were subscribed to a matching topic when it was sent
+        channels = self.get_channels(message)
+
+        # schedule a task for each channel
+        for channel in channels:
+            self.schedule_task(channel=channel, message=message)
+
+        logger.debug("%s tasks scheduled for %s", len(channels), message)
+
+
+class TaskWorker(Worker):
+    """Runs one subscriber's handler on one message; a raising handler is logged, never fatal."""
+
+    queue_name = "ready"
+
+    def run(self) -> None:
+        task = self.get_task()
+        handler = task.handler
+        if handler is None:  # custom brokers only: the default path drops these in get_task
+            return
+        try:
+            handler(task.message)
+        except Exception as exc:
+            logger.exception(
+                "exception was raised while running %r of %r on %r",
+                handler,
+                task.channel,
+                task.message,
+            )
+            self.runtime._emit("error", task.message, task.channel, repr(exc))
+        finally:
+            self.runtime.platform.checkpoint("handler_end")
