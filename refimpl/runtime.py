@@ -292,6 +292,7 @@ class Runtime:
         with self._lock:
             while self._next_route != message.seq:
                 self._turn.wait()
+            self._emit("route", message, None, str(len(deliveries)))
             for sub, copy_ in deliveries:
                 if not sub.active:
                     self._drop(copy_, sub.channel, "unsubscribed")
@@ -303,7 +304,6 @@ class Runtime:
                     self._ready.put(sub)
             self._next_route += 1
             self._turn.notify_all()
-            self._emit("route", message, None, str(len(deliveries)))
             self._finish_locked()
 
     def _release(self, sub: Subscription) -> None:

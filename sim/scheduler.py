@@ -1,0 +1,274 @@
+"""The deterministic scheduler: virtual threads on greenlets, one running at a time.
+
+Every virtual thread is a greenlet. It runs until it reaches a *scheduling point*
+(``Scheduler.point``) or blocks (``Scheduler.block``); there the scheduler asks the
+strategy which runnable thread goes next and switches straight to it. Code between
+two points runs atomically, so an execution is fully determined by the sequence of
+choices, and every choice with more than one candidate is recorded as a *decision*
+(the chosen thread id).
+
+The virtual clock moves only when no thread is runnable: first any thread waiting for
+quiescence is woken; otherwise time jumps to the earliest pending deadline and the
+threads whose deadline it is wake up (timed out). Nothing runnable, no quiescence
+waiter and no deadline while the main thread is unfinished is a deadlock; more than
+``max_steps`` points is reported as a livelock. The execution ends when the main
+thread returns; threads still blocked then are torn down.
+
+Thread ids are small integers in creation order, and all choices iterate threads in
+id order, so nothing depends on ``id()``, hashing or the wall clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import greenlet
+
+__all__ = [
+    "Deadlock",
+    "ExecutionAborted",
+    "Livelock",
+    "Scheduler",
+    "SchedulingStrategy",
+    "VThread",
+]
+
+RUNNABLE = 0
+BLOCKED = 1
+DONE = 2
+
+
+class ExecutionAborted(Exception):
+    """The execution could not finish. The driver attaches the history and scheduler so far."""
+
+    history: Any = None
+    scheduler: Any = None
+
+
+class Deadlock(ExecutionAborted):
+    """Every unfinished thread is blocked and no deadline is pending."""
+
+
+class Livelock(ExecutionAborted):
+    """The step limit was reached."""
+
+
+class SchedulingStrategy(Protocol):
+    """Chooses the next thread; see ``sim.strategies``."""
+
+    def choose(self, runnable: list[int], current: int | None, step: int) -> int:
+        """Return one of *runnable* (thread ids, ascending). *current* is None if it blocked."""
+        ...
+
+
+class VThread:
+    """A virtual thread. ``waiting`` names what it is blocked on, for messages and timelines."""
+
+    __slots__ = ("deadline", "glet", "id", "name", "quiesce", "state", "timed_out", "waiting")
+
+    def __init__(self, tid: int, name: str) -> None:
+        self.id = tid
+        self.name = name
+        self.state = RUNNABLE
+        self.deadline: float | None = None
+        self.timed_out = False
+        self.quiesce = False
+        self.waiting = ""
+        self.glet: greenlet.greenlet | None = None
+
+    def __repr__(self) -> str:
+        state = ("runnable", "blocked", "done")[self.state]
+        return f"<VThread {self.id} {self.name} {state} {self.waiting}>"
+
+
+class _Teardown(greenlet.GreenletExit):
+    """Thrown into threads left blocked when the execution ends."""
+
+
+class Scheduler:
+    """Runs one execution. Create a new scheduler for each execution."""
+
+    def __init__(self, strategy: SchedulingStrategy, max_steps: int = 200_000) -> None:
+        self.strategy = strategy
+        self.max_steps = max_steps
+        self.threads: list[VThread] = []
+        self.current: VThread | None = None
+        self.time = 0.0  #: virtual seconds since the start of the execution
+        self.steps = 0  #: scheduling points passed
+        self.decisions: list[int] = []  #: chosen thread id at every choice among >1
+        self.preemptions = 0  #: decisions that switched away from a still-runnable thread
+        self.log: list[tuple[int, str]] = []  #: (thread id, point kind) per step
+        self.error: ExecutionAborted | None = None
+        self.failure: BaseException | None = None  # an exception that escaped a thread
+        self._hub: greenlet.greenlet | None = None
+        self._tearing_down = False
+        self._joiners: dict[int, list[VThread]] = {}
+
+    # running an execution --------------------------------------------------------------
+    def run(self, main: Callable[[], Any]) -> None:
+        """Run *main* as thread 0 until it returns. Raises ExecutionAborted subclasses."""
+        self._hub = greenlet.getcurrent()
+        self.spawn("main", main)
+        try:
+            while self.error is None and self.failure is None and self.threads[0].state != DONE:
+                nxt = self._next(None)
+                if nxt is None:
+                    break
+                self.current = nxt
+                assert nxt.glet is not None
+                nxt.glet.switch()
+        finally:
+            self._teardown()
+        if self.failure is not None:
+            raise self.failure
+        if self.error is not None:
+            raise self.error
+
+    def spawn(self, name: str, target: Callable[[], Any]) -> VThread:
+        """Create a runnable thread; it first runs when the strategy picks it."""
+        thread = VThread(len(self.threads), name)
+
+        def body() -> None:
+            try:
+                target()
+            except greenlet.GreenletExit:
+                pass
+            except ExecutionAborted as exc:
+                if self.error is None:
+                    self.error = exc
+            except BaseException as exc:  # noqa: BLE001 - surfaced by run()
+                if self.failure is None and self.error is None:
+                    self.failure = exc
+            self._exit(thread)
+
+        thread.glet = greenlet.greenlet(body, parent=self._hub)
+        self.threads.append(thread)
+        return thread
+
+    # the points threads call ---------------------------------------------------------------
+    def point(self, kind: str) -> None:
+        """A scheduling point: record it, then let the strategy pick who runs next."""
+        if self._tearing_down:
+            raise _Teardown
+        me = self.current
+        assert me is not None
+        self.steps += 1
+        self.log.append((me.id, kind))
+        if self.steps > self.max_steps:
+            self._abort(Livelock(f"no end after {self.max_steps} steps"))
+        self._switch_from(me)
+
+    def block(self, what: str, deadline: float | None = None) -> bool:
+        """Block the current thread until ``wake`` (True) or *deadline* (False)."""
+        if self._tearing_down:
+            raise _Teardown
+        me = self.current
+        assert me is not None
+        me.state = BLOCKED
+        me.waiting = what
+        me.deadline = deadline
+        me.timed_out = False
+        self._switch_from(me)
+        return not me.timed_out
+
+    def wake(self, thread: VThread) -> None:
+        """Make a blocked thread runnable (it does not run until chosen)."""
+        if thread.state == BLOCKED:
+            thread.state = RUNNABLE
+            thread.deadline = None
+            thread.waiting = ""
+
+    def wait_quiescent(self) -> None:
+        """Block until no other thread is runnable (before the clock would move)."""
+        self.point("quiesce")
+        me = self.current
+        assert me is not None
+        me.quiesce = True
+        self.block("quiescence")
+
+    def sleep(self, seconds: float) -> None:
+        """Block the current thread for *seconds* of virtual time."""
+        self.point("sleep")
+        self.block("sleep", self.time + max(0.0, seconds))
+
+    def join_thread(self, thread: VThread) -> None:
+        self.point("join")
+        while thread.state != DONE:
+            me = self.current
+            assert me is not None
+            self._joiners.setdefault(thread.id, []).append(me)
+            self.block(f"join {thread.name}")
+
+    # internals -----------------------------------------------------------------------------
+    def _exit(self, thread: VThread) -> None:
+        thread.state = DONE
+        for joiner in self._joiners.pop(thread.id, ()):
+            self.wake(joiner)
+        if not self._tearing_down:
+            self.steps += 1
+            self.log.append((thread.id, "exit"))
+        # returning from the greenlet body resumes the hub, which picks the next thread
+
+    def _abort(self, error: ExecutionAborted) -> None:
+        self.error = error
+        assert self._hub is not None
+        self._hub.switch()
+        raise _Teardown  # only reached if a torn-down thread is resumed
+
+    def _switch_from(self, me: VThread) -> None:
+        nxt = self._next(me)
+        if nxt is me:
+            return
+        if nxt is None:
+            assert self._hub is not None
+            self._hub.switch()
+            raise _Teardown
+        self.current = nxt
+        assert nxt.glet is not None
+        nxt.glet.switch()
+        if self._tearing_down:
+            raise _Teardown
+
+    def _next(self, me: VThread | None) -> VThread | None:
+        """Choose the next thread, moving virtual time if nothing can run; None: stop."""
+        while True:
+            runnable = [t for t in self.threads if t.state == RUNNABLE]
+            if runnable:
+                break
+            if self.threads[0].state == DONE:
+                return None
+            waiters = [t for t in self.threads if t.state == BLOCKED and t.quiesce]
+            if waiters:
+                for t in waiters:
+                    t.quiesce = False
+                    self.wake(t)
+                continue
+            deadlines = [t.deadline for t in self.threads if t.state == BLOCKED and t.deadline is not None]
+            if not deadlines:
+                blocked = ", ".join(f"{t.name} on {t.waiting}" for t in self.threads if t.state == BLOCKED)
+                self.error = Deadlock(f"deadlock at step {self.steps}: {blocked}")
+                return None
+            self.time = min(deadlines)
+            for t in self.threads:
+                if t.state == BLOCKED and t.deadline is not None and t.deadline <= self.time:
+                    self.wake(t)
+                    t.timed_out = True
+        if len(runnable) == 1:
+            return runnable[0]
+        current = me.id if me is not None and me.state == RUNNABLE else None
+        chosen = self.strategy.choose([t.id for t in runnable], current, self.steps)
+        self.decisions.append(chosen)
+        if current is not None and chosen != current:
+            self.preemptions += 1
+        for t in runnable:
+            if t.id == chosen:
+                return t
+        raise ValueError(f"strategy chose thread {chosen}, not runnable: {[t.id for t in runnable]}")
+
+    def _teardown(self) -> None:
+        self._tearing_down = True
+        for t in self.threads:
+            if t.state != DONE and t.glet is not None and t.glet:
+                t.glet.throw(_Teardown)
+        self._tearing_down = False
