@@ -99,6 +99,7 @@ class Scheduler:
         self.decisions: list[int] = []  #: chosen thread id at every choice among >1
         self.preemptions = 0  #: decisions that switched away from a still-runnable thread
         self.log: list[tuple[int, str]] = []  #: (thread id, point kind) per step
+        self.clock: list[tuple[int, float]] = []  #: (steps so far, new time) when the clock moves
         self.error: ExecutionAborted | None = None
         self.failure: BaseException | None = None  # an exception that escaped a thread
         self._hub: greenlet.greenlet | None = None
@@ -138,7 +139,7 @@ class Scheduler:
                 if self.error is None:
                     self.error = exc
             except BaseException as exc:  # noqa: BLE001 - surfaced by run()
-                if self.failure is None and self.error is None:
+                if self.failure is None and self.error is None and not self._tearing_down:
                     self.failure = exc
             self._exit(thread)
 
@@ -250,6 +251,7 @@ class Scheduler:
                 self.error = Deadlock(f"deadlock at step {self.steps}: {blocked}")
                 return None
             self.time = min(deadlines)
+            self.clock.append((self.steps, self.time))
             for t in self.threads:
                 if t.state == BLOCKED and t.deadline is not None and t.deadline <= self.time:
                     self.wake(t)
@@ -257,18 +259,37 @@ class Scheduler:
         if len(runnable) == 1:
             return runnable[0]
         current = me.id if me is not None and me.state == RUNNABLE else None
-        chosen = self.strategy.choose([t.id for t in runnable], current, self.steps)
+        try:
+            chosen = self.strategy.choose([t.id for t in runnable], current, self.steps)
+        except ExecutionAborted as exc:  # e.g. a diverged replay: end the run like a deadlock,
+            self.error = exc  # never raise into the program (its `except Exception` would
+            return None  # swallow it and carry on)
+        except Exception as exc:  # a broken strategy, likewise
+            self.failure = exc
+            return None
         self.decisions.append(chosen)
         if current is not None and chosen != current:
             self.preemptions += 1
         for t in runnable:
             if t.id == chosen:
                 return t
-        raise ValueError(f"strategy chose thread {chosen}, not runnable: {[t.id for t in runnable]}")
+        ids = [t.id for t in runnable]
+        self.failure = ValueError(f"strategy chose thread {chosen}, not runnable: {ids}")
+        return None
 
     def _teardown(self) -> None:
+        """End every unfinished thread by throwing ``_Teardown`` into it.
+
+        The thread's ``finally`` blocks run as it unwinds; any scheduling point they reach
+        raises ``_Teardown`` again, and errors they raise are ignored: the execution is over.
+        """
         self._tearing_down = True
         for t in self.threads:
             if t.state != DONE and t.glet is not None and t.glet:
-                t.glet.throw(_Teardown)
+                self.current = t
+                try:
+                    t.glet.throw(_Teardown)
+                except BaseException:  # noqa: BLE001 - the execution is over; nothing to report
+                    t.state = DONE
+        self.current = None
         self._tearing_down = False

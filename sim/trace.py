@@ -1,0 +1,521 @@
+"""Traces: one simulated run, stored so that it can be replayed exactly and read by a person.
+
+A trace (format ``chanspec-trace/1``) holds everything needed to run the execution
+again — the implementation's name, the scenario, the strategy's description, seed,
+step limit and, above all, the *decisions* — and everything needed to check that the
+second run is the same one: the step log (thread and point kind per step), the clock
+moves, the counters, the history, and the caller's verdict (``outcome``: a status of
+``ok``/``violation``/``deadlock``/``livelock``/``error`` plus the violations).
+
+``Trace.dumps()`` is canonical JSON (sorted keys, no spaces, ASCII, one trailing
+newline), so the same run gives the same bytes on every machine and in every process.
+
+* ``record(scenario, impl, strategy, seed, max_steps, outcome_fn)`` plays the scenario
+  under ``sim.driver.play_sim`` and captures the run, also when it aborts (deadlock,
+  livelock, a failed replay) or a thread raises.
+* ``replay(trace)`` plays it again with ``Replay(trace.decisions)`` and compares step
+  by step and event by event; ``ReplayResult.first`` is the first divergence, e.g.
+  ``step 118: trace has thread 4 'get queue2', replay has thread 3 'acquire lock1'``.
+* ``determinism_check(...)`` records the same run twice and compares the two.
+* ``load(path)`` refuses other format versions; ``timeline(trace)`` draws one lane per
+  virtual thread; ``main(argv)`` is ``python -m sim replay FILE [--steps]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sim.adapters import load_adapter
+from sim.adapters.base import Adapter
+from sim.driver import play_sim
+from sim.history import Event, History
+from sim.scenario import Scenario
+from sim.scheduler import Deadlock, Livelock, Scheduler, SchedulingStrategy
+from sim.strategies import describe
+from sim.strategies.replay import Replay
+
+__all__ = [
+    "FORMAT",
+    "STATUSES",
+    "OutcomeFn",
+    "ReplayResult",
+    "Trace",
+    "TraceFormatError",
+    "compare",
+    "default_outcome",
+    "determinism_check",
+    "load",
+    "main",
+    "record",
+    "replay",
+    "timeline",
+]
+
+FORMAT = "chanspec-trace/1"
+STATUSES = ("ok", "violation", "deadlock", "livelock", "error")
+
+#: outcome_fn(history, scheduler or None, exception or None) -> outcome fields
+OutcomeFn = Callable[[History, "Scheduler | None", "BaseException | None"], dict[str, Any]]
+
+_FIELDS = (
+    "format",
+    "impl",
+    "scenario",
+    "strategy",
+    "seed",
+    "max_steps",
+    "decisions",
+    "threads",
+    "log",
+    "clock",
+    "steps",
+    "preemptions",
+    "time",
+    "history",
+    "error",
+    "outcome",
+    "partial",
+)
+
+
+class TraceFormatError(ValueError):
+    """The file is not a trace this version of chanspec can read."""
+
+
+@dataclass
+class Trace:
+    impl: str  #: adapter name for ``sim.adapters.load_adapter`` (refimpl, mutant:NAME, lona, ...)
+    scenario: dict[str, Any]  #: ``Scenario.to_json()``
+    strategy: dict[str, Any]  #: ``sim.strategies.describe(strategy)``: name, seed, params
+    seed: int | None
+    max_steps: int
+    decisions: list[int]
+    threads: list[str]  #: virtual thread names, by id
+    log: list[tuple[int, str]]  #: (thread, point kind) per step; step n is log[n - 1]
+    clock: list[tuple[int, float]]  #: (steps so far, new virtual time) at each clock move
+    steps: int
+    preemptions: int
+    time: float  #: final virtual time
+    history: dict[str, Any]  #: ``History.to_json()``
+    error: str  #: how the execution itself failed ("Deadlock: ...", "Livelock: ..."), or ""
+    outcome: dict[str, Any]  #: the verdict: status, violations, error (see ``default_outcome``)
+    partial: bool = False  #: the run failed before its log and history could be captured
+    format: str = FORMAT
+
+    # serialisation ---------------------------------------------------------------------------
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": self.format,
+            "impl": self.impl,
+            "scenario": self.scenario,
+            "strategy": self.strategy,
+            "seed": self.seed,
+            "max_steps": self.max_steps,
+            "decisions": list(self.decisions),
+            "threads": list(self.threads),
+            "log": [[tid, kind] for tid, kind in self.log],
+            "clock": [[step, time] for step, time in self.clock],
+            "steps": self.steps,
+            "preemptions": self.preemptions,
+            "time": self.time,
+            "history": self.history,
+            "error": self.error,
+            "outcome": self.outcome,
+            "partial": self.partial,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any, source: str = "trace") -> Trace:
+        if not isinstance(data, dict) or "format" not in data:
+            raise TraceFormatError(f"{source}: not a chanspec trace (no 'format' field)")
+        if data["format"] != FORMAT:
+            raise TraceFormatError(
+                f"{source}: trace format {data['format']!r} is not supported; this version of "
+                f"chanspec reads {FORMAT!r} only (record the run again)"
+            )
+        missing = [name for name in _FIELDS if name not in data]
+        if missing:
+            raise TraceFormatError(f"{source}: {FORMAT} trace lacks {', '.join(missing)}")
+        return cls(
+            impl=data["impl"],
+            scenario=data["scenario"],
+            strategy=data["strategy"],
+            seed=data["seed"],
+            max_steps=data["max_steps"],
+            decisions=list(data["decisions"]),
+            threads=list(data["threads"]),
+            log=[(tid, kind) for tid, kind in data["log"]],
+            clock=[(step, time) for step, time in data["clock"]],
+            steps=data["steps"],
+            preemptions=data["preemptions"],
+            time=data["time"],
+            history=data["history"],
+            error=data["error"],
+            outcome=data["outcome"],
+            partial=data["partial"],
+        )
+
+    def dumps(self) -> str:
+        """Canonical JSON: the same run gives the same bytes."""
+        text = json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+        return text + "\n"
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(self.dumps(), encoding="ascii")
+
+    # views -------------------------------------------------------------------------------------
+    def load_scenario(self) -> Scenario:
+        return Scenario.from_json(self.scenario)
+
+    def load_history(self) -> History:
+        return History.from_json(self.history)
+
+    @property
+    def status(self) -> str:
+        return str(self.outcome.get("status", "?"))
+
+
+def load(path: str | Path) -> Trace:
+    """Read a trace file; TraceFormatError if it is not a ``chanspec-trace/1`` trace."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise TraceFormatError(f"{path}: not a chanspec trace (invalid JSON: {exc})") from exc
+    return Trace.from_json(data, str(path))
+
+
+# recording -------------------------------------------------------------------------------------
+def default_outcome(
+    history: History, sched: Scheduler | None, error: BaseException | None
+) -> dict[str, Any]:
+    """The status the execution itself gives; the caller's ``outcome_fn`` adds its verdict."""
+    if error is None:
+        status = "ok"
+    elif isinstance(error, Deadlock):
+        status = "deadlock"
+    elif isinstance(error, Livelock):
+        status = "livelock"
+    else:
+        status = "error"
+    return {"status": status, "violations": [], "error": _error_text(error)}
+
+
+def _error_text(error: BaseException | None) -> str:
+    return "" if error is None else f"{type(error).__name__}: {error}"
+
+
+class _Recorder:
+    """Passes decisions through, keeping a copy in case the scheduler is lost with the run."""
+
+    def __init__(self, strategy: SchedulingStrategy) -> None:
+        self.strategy = strategy
+        self.decisions: list[int] = []
+
+    def choose(self, runnable: list[int], current: int | None, step: int) -> int:
+        chosen = self.strategy.choose(runnable, current, step)
+        self.decisions.append(chosen)
+        return chosen
+
+
+def record(
+    scenario: Scenario,
+    impl: str,
+    strategy: SchedulingStrategy,
+    seed: int | None = None,
+    max_steps: int = 200_000,
+    outcome_fn: OutcomeFn | None = None,
+    *,
+    adapter: Adapter | None = None,
+    description: dict[str, Any] | None = None,
+) -> Trace:
+    """Play *scenario* against *impl* under *strategy* and capture the run as a Trace.
+
+    *adapter* overrides ``load_adapter(impl)`` (the trace still names *impl*);
+    *description* overrides ``describe(strategy)``. *seed* defaults to the strategy's.
+    """
+    if adapter is None:
+        adapter = load_adapter(impl)
+    if description is None:
+        description = describe(strategy)
+    if seed is None:
+        seed = description.get("seed")
+    recorder = _Recorder(strategy)
+    error: BaseException | None = None
+    history: History | None = None
+    sched: Scheduler | None = None
+    try:
+        history, sched = play_sim(scenario, adapter, recorder, max_steps)
+    except Exception as exc:  # the run's failure is the trace's outcome
+        error = exc
+        history = getattr(exc, "history", None)
+        sched = getattr(exc, "scheduler", None)
+    partial = history is None or sched is None
+    if history is None:
+        history = History()
+    outcome = default_outcome(history, sched, error)
+    if outcome_fn is not None:
+        outcome.update(outcome_fn(history, sched, error))
+    if outcome.get("status") not in STATUSES:
+        raise ValueError(f"outcome status {outcome.get('status')!r} is not one of {STATUSES}")
+    return Trace(
+        impl=impl,
+        scenario=scenario.to_json(),
+        strategy=description,
+        seed=seed,
+        max_steps=max_steps,
+        decisions=list(sched.decisions) if sched is not None else list(recorder.decisions),
+        threads=[t.name for t in sched.threads] if sched is not None else [],
+        log=list(sched.log) if sched is not None else [],
+        clock=list(sched.clock) if sched is not None else [],
+        steps=sched.steps if sched is not None else 0,
+        preemptions=sched.preemptions if sched is not None else 0,
+        time=sched.time if sched is not None else 0.0,
+        history=history.to_json(),
+        error=_error_text(error),
+        outcome=outcome,
+        partial=partial,
+    )
+
+
+# comparing ----------------------------------------------------------------------------------------
+@dataclass
+class ReplayResult:
+    """The original trace, the trace of the second run, and where they differ (first first)."""
+
+    original: Trace
+    replayed: Trace
+    divergences: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.divergences
+
+    @property
+    def first(self) -> str | None:
+        return self.divergences[0] if self.divergences else None
+
+    def __str__(self) -> str:
+        if self.ok:
+            original = self.original
+            return f"replay matches: {original.steps} steps, {len(original.decisions)} decisions"
+        return "replay diverges: " + "\n  ".join(self.divergences)
+
+
+def _step_text(log: list[tuple[int, str]], index: int) -> str:
+    if index >= len(log):
+        return f"no step {index + 1} (it ended after {len(log)} steps)"
+    tid, kind = log[index]
+    return f"thread {tid} {kind!r}"
+
+
+def _event_text(events: list[Any], index: int) -> str:
+    if index >= len(events):
+        return f"no event {index} (it has {len(events)} events)"
+    event = Event(*events[index])
+    return (
+        f"t={event.time!r} thread {event.thread} {event.kind} msg {event.msg} sub {event.sub} "
+        f"info {event.info!r}"
+    )
+
+
+def _first_difference(a: list[Any], b: list[Any]) -> int | None:
+    for index, (x, y) in enumerate(zip(a, b, strict=False)):
+        if x != y:
+            return index
+    return None if len(a) == len(b) else min(len(a), len(b))
+
+
+def compare(a: Trace, b: Trace, names: tuple[str, str] = ("trace", "replay")) -> list[str]:
+    """Every way *b*'s execution differs from *a*'s, the most telling (earliest step) first."""
+    na, nb = names
+    found: list[str] = []
+    if not (a.partial or b.partial):
+        index = _first_difference(list(a.log), list(b.log))
+        if index is not None:
+            found.append(
+                f"step {index + 1}: {na} has {_step_text(a.log, index)}, "
+                f"{nb} has {_step_text(b.log, index)}"
+            )
+    if a.error != b.error:
+        found.append(
+            f"end: {na} {f'ended with {a.error!r}' if a.error else 'finished'}, "
+            f"{nb} {f'ended with {b.error!r}' if b.error else 'finished'}"
+        )
+    index = _first_difference(a.decisions, b.decisions)
+    if index is not None:
+        da = a.decisions[index] if index < len(a.decisions) else None
+        db = b.decisions[index] if index < len(b.decisions) else None
+        found.append(
+            f"decision {index}: {na} chose {'nothing' if da is None else f'thread {da}'} "
+            f"({len(a.decisions)} decisions), {nb} chose "
+            f"{'nothing' if db is None else f'thread {db}'} ({len(b.decisions)} decisions)"
+        )
+    if not (a.partial or b.partial):
+        ea, eb = a.history.get("events", []), b.history.get("events", [])
+        index = _first_difference([list(e) for e in ea], [list(e) for e in eb])
+        if index is not None:
+            found.append(
+                f"history event {index}: {na} has {_event_text(ea, index)}, "
+                f"{nb} has {_event_text(eb, index)}"
+            )
+        for part in ("messages", "topics"):
+            pa, pb = a.history.get(part), b.history.get(part)
+            if pa != pb:
+                found.append(f"history {part}: {na} has {pa}, {nb} has {pb}")
+        for name in ("steps", "preemptions", "time", "threads", "clock"):
+            va, vb = getattr(a, name), getattr(b, name)
+            if va != vb:
+                found.append(f"{name}: {na} has {va!r}, {nb} has {vb!r}")
+    if a.outcome != b.outcome:
+        found.append(
+            f"outcome: {na} has {json.dumps(a.outcome, sort_keys=True)}, "
+            f"{nb} has {json.dumps(b.outcome, sort_keys=True)}"
+        )
+    for name in ("impl", "scenario", "max_steps"):
+        if getattr(a, name) != getattr(b, name):
+            found.append(f"{name}: {na} has {getattr(a, name)!r}, {nb} has {getattr(b, name)!r}")
+    return found
+
+
+def replay(
+    trace: Trace, outcome_fn: OutcomeFn | None = None, *, adapter: Adapter | None = None
+) -> ReplayResult:
+    """Run *trace* again with its decisions and report the first divergence precisely.
+
+    How the execution ends (``Trace.error``) is always compared. The verdict
+    (``Trace.outcome``) is compared only when *outcome_fn*, the function that judged the
+    original, is given; otherwise a replay that ends the same way takes the original's.
+    """
+    again = record(
+        trace.load_scenario(),
+        trace.impl,
+        Replay(trace.decisions),
+        trace.seed,
+        trace.max_steps,
+        outcome_fn,
+        adapter=adapter,
+        description=trace.strategy,
+    )
+    if outcome_fn is None and again.error == trace.error:
+        again.outcome = dict(trace.outcome)
+    return ReplayResult(trace, again, compare(trace, again))
+
+
+def determinism_check(
+    scenario: Scenario,
+    impl: str,
+    strategy_factory: Callable[[int], SchedulingStrategy],
+    seed: int,
+    max_steps: int = 200_000,
+    outcome_fn: OutcomeFn | None = None,
+    *,
+    adapter: Adapter | None = None,
+) -> ReplayResult:
+    """Record the same run twice (fresh strategy from *seed* each time); any difference is a bug."""
+    first, second = (
+        record(scenario, impl, strategy_factory(seed), seed, max_steps, outcome_fn, adapter=adapter)
+        for _ in range(2)
+    )
+    found = compare(first, second, ("run 1", "run 2"))
+    if not found:
+        x, y = first.dumps(), second.dumps()
+        if x != y:
+            at = _first_difference(list(x), list(y)) or 0
+            found.append(
+                f"trace bytes differ at offset {at}: {x[at : at + 60]!r} vs {y[at : at + 60]!r}"
+            )
+    return ReplayResult(first, second, found)
+
+
+# reading ------------------------------------------------------------------------------------------
+def _cell(text: str, width: int) -> str:
+    if len(text) > width:
+        text = text[: width - 1] + "~"
+    return f"{text:<{width}}"
+
+
+def _event_label(event: Event) -> str:
+    parts = [event.kind]
+    if event.msg >= 0:
+        parts.append(f"m{event.msg}")
+    if event.sub >= 0:
+        parts.append(f"s{event.sub}")
+    if event.info:
+        parts.append(event.info)
+    return " ".join(parts)
+
+
+def timeline(trace: Trace, steps: bool = False, width: int = 18) -> str:
+    """One lane per virtual thread, one row per history event (or per step): a terminal view."""
+    names = trace.threads
+    if steps:
+        rows: list[tuple[str, float, int, str]] = []
+        moves = list(trace.clock)
+        now, move = 0.0, 0
+        for index, (tid, kind) in enumerate(trace.log):
+            while move < len(moves) and moves[move][0] <= index:
+                now = moves[move][1]
+                move += 1
+            rows.append((str(index + 1), now, tid, kind))
+        first = "step"
+    else:
+        events = trace.load_history().events
+        rows = [(str(e.index), e.time, e.thread, _event_label(e)) for e in events]
+        first = "event"
+    lanes = sorted({tid for _, _, tid, _ in rows})
+    column = {tid: n for n, tid in enumerate(lanes)}
+
+    def name(tid: int) -> str:
+        return f"{tid} {names[tid]}" if tid < len(names) else str(tid)
+
+    outcome = trace.outcome
+    lines = [
+        f"{trace.impl}  strategy {trace.strategy.get('name')} seed {trace.seed}  "
+        f"{trace.steps} steps, {len(trace.decisions)} decisions, {trace.preemptions} preemptions, "
+        f"virtual time {trace.time!r}  outcome {outcome.get('status')}",
+    ]
+    header = f"{first:>6} {'time':>9} " + " ".join(_cell(name(t), width) for t in lanes)
+    lines.append(header.rstrip())
+    lines.append("-" * len(header.rstrip()))
+    idle = _cell(":", width)
+    for label, time, tid, text in rows:
+        cells = [idle] * len(lanes)
+        cells[column[tid]] = _cell(text, width)
+        lines.append(f"{label:>6} {time:>9.3f} " + " ".join(cells).rstrip())
+    if trace.error:
+        lines.append(f"ended with {trace.error}")
+    for violation in outcome.get("violations", []):
+        lines.append(f"violation: {json.dumps(violation, sort_keys=True)}")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> int:
+    """``replay FILE [--steps] [--width N] [--no-replay]``: show, then replay; 1 if it diverges."""
+    parser = argparse.ArgumentParser(
+        prog="python -m sim replay", description="Show, replay a trace."
+    )
+    parser.add_argument("file")
+    parser.add_argument("--steps", action="store_true", help="one row per scheduling step")
+    parser.add_argument("--width", type=int, default=18, help="lane width (characters)")
+    parser.add_argument("--no-replay", action="store_true", help="only show the timeline")
+    args = parser.parse_args(argv)
+    try:
+        trace = load(args.file)
+    except (OSError, TraceFormatError) as exc:
+        out(f"error: {exc}")
+        return 2
+    out(timeline(trace, steps=args.steps, width=args.width).rstrip("\n"))
+    if args.no_replay:
+        return 0
+    result = replay(trace)
+    out(str(result))
+    return 0 if result.ok else 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
