@@ -1,0 +1,78 @@
+"""Mutants that get the copy semantics of message data wrong (spec C1-C3)."""
+
+from __future__ import annotations
+
+from copy import deepcopy
+from typing import Any
+
+from refimpl import Channel, Message, MessageBroker, Runtime
+from sim.mutants._base import SwapRuntime
+
+__all__ = ["DeepCopyRuntime", "NoSendCopyRuntime", "SharedSubscriberCopyRuntime"]
+
+
+class _RecopyingBroker(MessageBroker):
+    """Schedules as refimpl does, then replaces each new delivery's data via ``data_for``."""
+
+    def schedule_task(self, channel: Channel, message: Message) -> None:
+        before = len(self._deliveries)
+        super().schedule_task(channel, message)
+        for _sub, copy_ in self._deliveries[before:]:
+            copy_.data = self.data_for(message, copy_)
+
+    def data_for(self, message: Message, copy_: Message) -> dict[Any, Any]:
+        raise NotImplementedError
+
+
+class _DeepCopyBroker(_RecopyingBroker):
+    def data_for(self, message: Message, copy_: Message) -> dict[Any, Any]:
+        return deepcopy(copy_.data)  # the bug: nested objects are copied too
+
+
+class DeepCopyRuntime(SwapRuntime):
+    """Bug (C3): each subscriber gets ``copy.deepcopy`` of the payload, not a shallow copy.
+
+    Nested objects are no longer shared by reference between sender and subscribers.
+    """
+
+    broker_class = _DeepCopyBroker
+
+
+class _SharedCopyBroker(_RecopyingBroker):
+    def data_for(self, message: Message, copy_: Message) -> dict[Any, Any]:
+        if message._payload is None:
+            message._payload = {}
+        return message._payload  # the bug: the broker's one copy, for every subscriber
+
+
+class SharedSubscriberCopyRuntime(SwapRuntime):
+    """Bug (C2): all subscribers of one message receive the same dict object.
+
+    The broker copies once per message instead of once per subscriber, so a change
+    one handler makes to its dict is seen by the other subscribers.
+    """
+
+    broker_class = _SharedCopyBroker
+
+
+class NoSendCopyRuntime(Runtime):
+    """Bug (C1): send() keeps a reference to the sender's dict; copies are made at routing.
+
+    A top-level change the sender makes after ``send()`` returned, but before the
+    broker routed the message, reaches every subscriber.
+    """
+
+    def _send(
+        self,
+        topic: str,
+        message_data: object,
+        expiry: object,
+        local: object,
+        droppable: object,
+        *,
+        internal: bool = False,
+    ) -> Message:
+        message = super()._send(topic, message_data, expiry, local, droppable, internal=internal)
+        if isinstance(message_data, dict) and message._payload is not None:
+            message._payload = message_data  # the bug: the broker's "copy" is the sender's dict
+        return message

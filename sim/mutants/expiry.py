@@ -1,0 +1,93 @@
+"""Mutants that get the expiry check at the task worker wrong (spec E2, E3, D2)."""
+
+from __future__ import annotations
+
+from logging import getLogger
+
+from refimpl import Channel, Message, TaskWorker
+from refimpl._seam import Empty
+from refimpl.registry import Subscription
+from refimpl.runtime import STOP, Runtime, _Stop
+from refimpl.worker import Task
+from sim.mutants._base import SwapRuntime
+
+__all__ = [
+    "ExpiredDropUnreportedRuntime",
+    "ExpiryStrictCompareRuntime",
+    "ExpiryUncheckedAtRunRuntime",
+]
+
+logger = getLogger("refimpl.channels")
+
+
+class _ExpiryRuleTaskWorker(TaskWorker):
+    """refimpl's ``get_task``, line for line, with the expiry test behind ``expired()``."""
+
+    def expired(self, message: Message) -> bool:
+        raise NotImplementedError
+
+    def get_task(self) -> Task:
+        rt = self.runtime
+        sub: Subscription = rt._ready.get(timeout=self.timeout)
+        if sub is STOP:
+            raise _Stop
+        message = sub.mailbox.popleft()
+        self._task = task = Task(sub, message)
+        rt.platform.checkpoint("handler_start")
+        reason = None
+        if message.droppable and not self.running:
+            reason = "shutdown"
+        elif self.expired(message):
+            reason = "expired"
+        elif not sub.active:
+            reason = "unsubscribed"
+        if reason is not None:
+            rt._drop(message, sub.channel, reason)
+            raise Empty
+        return task
+
+
+class _UncheckedTaskWorker(_ExpiryRuleTaskWorker):
+    def expired(self, message: Message) -> bool:
+        return False  # the bug: "the broker already checked"
+
+
+class ExpiryUncheckedAtRunRuntime(SwapRuntime):
+    """Bug (E2): the task worker does not check expiry before running the handler.
+
+    Only the broker checks, so a message that expires while it waits behind a slow
+    handler is still handled after its deadline.
+    """
+
+    task_worker_class = _UncheckedTaskWorker
+
+
+class _StrictTaskWorker(_ExpiryRuleTaskWorker):
+    def expired(self, message: Message) -> bool:
+        now = self.runtime._now()
+        return message.expiry is not None and message.expiry < now  # the bug: < not <=
+
+
+class ExpiryStrictCompareRuntime(SwapRuntime):
+    """Bug (E2): the task worker treats a message as expired only *after* its deadline.
+
+    An off-by-one at the boundary: a handler starts when the clock reads exactly the
+    expiry, which the spec counts as expired.
+    """
+
+    task_worker_class = _StrictTaskWorker
+
+
+class ExpiredDropUnreportedRuntime(Runtime):
+    """Bug (D2, E3): expiry drops are logged but not reported to the observer.
+
+    The message is marked dropped and a DEBUG line is written, but the runtime's
+    observer never hears of it, so the drop is indistinguishable from a silent loss.
+    """
+
+    def _drop(self, message: Message, channel: Channel | None, reason: str) -> None:
+        if reason != "expired":
+            super()._drop(message, channel, reason)
+            return
+        message._mark_dropped()
+        logger.debug("dropped %r for %r: %s", message, channel, reason)  # the bug: no _emit

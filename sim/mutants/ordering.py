@@ -1,0 +1,65 @@
+"""Mutants that break the per-subscription order and serialisation (spec O2, O3)."""
+
+from __future__ import annotations
+
+from refimpl import Message, Runtime
+from refimpl.registry import Subscription
+
+__all__ = ["SharedTaskQueueRuntime", "UnorderedCommitRuntime"]
+
+
+class SharedTaskQueueRuntime(Runtime):
+    """Bug (O2, O3): every delivery puts its subscription on the shared ready queue.
+
+    Lona's design: one task per delivery on one shared queue, no per-subscription
+    "scheduled" flag. With more than one task worker, two workers take the same
+    subscription at once, so its handler runs concurrently with itself (O3) and a
+    later message can start before an earlier one (O2).
+    """
+
+    def _commit_route(
+        self, message: Message, deliveries: list[tuple[Subscription, Message]]
+    ) -> None:
+        with self._lock:
+            while self._next_route != message.seq:
+                self._turn.wait()
+            self._emit("route", message, None, str(len(deliveries)))
+            for sub, copy_ in deliveries:
+                if not sub.active:
+                    self._drop(copy_, sub.channel, "unsubscribed")
+                    continue
+                sub.mailbox.append(copy_)
+                self._pending += 1
+                self._ready.put(sub)  # the bug: one queue entry per delivery, always
+            self._next_route += 1
+            self._turn.notify_all()
+            self._finish_locked()
+
+    def _release(self, sub: Subscription) -> None:
+        with self._lock:  # nothing to hand back: each delivery had its own queue entry
+            self._finish_locked()
+
+
+class UnorderedCommitRuntime(Runtime):
+    """Bug (O2): brokers commit a message's routing as soon as they have matched it.
+
+    The seq-order turnstile is missing, so with more than one broker thread a later
+    message can reach a subscriber's mailbox before an earlier one.
+    """
+
+    def _commit_route(
+        self, message: Message, deliveries: list[tuple[Subscription, Message]]
+    ) -> None:
+        with self._lock:  # the bug: no wait for ``self._next_route == message.seq``
+            self._emit("route", message, None, str(len(deliveries)))
+            for sub, copy_ in deliveries:
+                if not sub.active:
+                    self._drop(copy_, sub.channel, "unsubscribed")
+                    continue
+                sub.mailbox.append(copy_)
+                self._pending += 1
+                if not sub.scheduled:
+                    sub.scheduled = True
+                    self._ready.put(sub)
+            self._next_route += 1
+            self._finish_locked()
