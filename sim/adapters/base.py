@@ -2,7 +2,7 @@
 
 An adapter opens a *session*: one independent channel system. The driver creates a
 fresh channel object for every subscription, so a channel handle names exactly one
-subscription. Handlers receive the message's ``data`` dict. The session reports what
+subscription. Handlers receive the message's topic and its ``data`` dict. The session reports what
 only the implementation knows through ``report(kind, data, channel, detail)``: kind
 ``drop`` (detail: the reason; channel None for the whole message) and optionally
 ``route``. ``data`` is the dropped copy's data (the driver reads its ``_id``).
@@ -23,7 +23,7 @@ from refimpl._seam import Platform
 
 __all__ = ["Adapter", "Handler", "Report", "Session"]
 
-Handler = Callable[[dict[str, Any]], None]
+Handler = Callable[[str, dict[str, Any]], None]  #: handler(message topic, message data)
 Report = Callable[[str, "dict[str, Any] | None", Any, str], None]
 
 

@@ -24,7 +24,7 @@ class RefimplSession:
         return Channel(topic, runtime=self.runtime)
 
     def subscribe(self, channel: Channel, handler: Handler) -> None:
-        channel.subscribe(lambda message: handler(message.data))
+        channel.subscribe(lambda message: handler(message.topic, message.data))
 
     def unsubscribe(self, channel: Channel) -> None:
         channel.unsubscribe()
