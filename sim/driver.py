@@ -27,9 +27,11 @@ from sim.adapters.base import Adapter, Session
 from sim.history import History, MessageInfo
 from sim.primitives import SimPlatform
 from sim.scenario import Advance, Scenario, Send, Settle, Shutdown, Subscribe, Unsubscribe
-from sim.scheduler import ExecutionAborted, Scheduler, SchedulingStrategy
+from sim.scheduler import Scheduler, SchedulingStrategy
 
 __all__ = ["Env", "RealEnv", "SimEnv", "play", "play_real", "play_sim"]
+
+_SETTLE_TICK = 0.05  #: virtual seconds a settling driver waits for a sleeping handler
 
 
 class Env(Protocol):
@@ -46,7 +48,7 @@ class Env(Protocol):
 
     def sleep(self, seconds: float) -> None: ...
 
-    def settle(self, session: Session) -> None: ...
+    def settle(self, session: Session, run: _Run) -> None: ...
 
     def atomic(self) -> AbstractContextManager[Any]: ...
 
@@ -73,8 +75,13 @@ class SimEnv:
     def sleep(self, seconds: float) -> None:
         self.sched.sleep(seconds)
 
-    def settle(self, session: Session) -> None:
+    def settle(self, session: Session, run: _Run) -> None:
+        # No thread can run; but a handler asleep on the virtual clock is still working,
+        # so let time pass until none is (as runtime.join() on real threads would).
         self.sched.wait_quiescent()
+        while run.running:
+            self.sched.sleep(_SETTLE_TICK)
+            self.sched.wait_quiescent()
 
     def atomic(self) -> AbstractContextManager[Any]:
         return nullcontext()
@@ -110,7 +117,7 @@ class RealEnv:
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds * self.scale)
 
-    def settle(self, session: Session) -> None:
+    def settle(self, session: Session, run: _Run) -> None:
         session.settle()
 
     def atomic(self) -> AbstractContextManager[Any]:
@@ -134,6 +141,8 @@ class _Run:
         self.next_msg = 0
         self.next_sub = 0
         self.shut = False
+        self.running = 0  # handlers between start and end
+        self.busy: set[int] = set()  # roles with a subscribe or unsubscribe under way
 
     def record(self, kind: str, msg: int = -1, sub: int = -1, info: str = "") -> None:
         env = self.env
@@ -154,8 +163,9 @@ class _Run:
         assert session is not None
         spec = self.scenario.channels[role]
         with self.env.atomic():
-            if self.current.get(role) is not None:
+            if self.current.get(role) is not None or role in self.busy:
                 return
+            self.busy.add(role)
             sub = self.next_sub
             self.next_sub += 1
             channel = session.channel(spec.topic)
@@ -164,21 +174,30 @@ class _Run:
             self.keep_alive.append(channel)
             self.history.topics[sub] = spec.topic
         self.record("sub_call", sub=sub, info=spec.topic)
-        session.subscribe(channel, self.make_handler(role, sub))
-        self.record("sub_ret", sub=sub)
+        try:
+            session.subscribe(channel, self.make_handler(role, sub))
+        finally:
+            self.record("sub_ret", sub=sub)
+            with self.env.atomic():
+                self.busy.discard(role)
 
     def unsubscribe(self, role: int) -> None:
         session = self.session
         assert session is not None
         with self.env.atomic():
             entry = self.current.get(role)
-            if entry is None:
+            if entry is None or role in self.busy:
                 return
+            self.busy.add(role)
             self.current[role] = None
         sub, channel = entry
         self.record("unsub_call", sub=sub)
-        session.unsubscribe(channel)
-        self.record("unsub_ret", sub=sub)
+        try:
+            session.unsubscribe(channel)
+        finally:
+            self.record("unsub_ret", sub=sub)
+            with self.env.atomic():
+                self.busy.discard(role)
 
     def send(self, role: int, expiry: float | None, droppable: bool, local: bool, hop: int = 0) -> None:
         session = self.session
@@ -205,13 +224,13 @@ class _Run:
         data["mark"] = -1
         self.record("send_ret", msg, info=seq)
 
-    def make_handler(self, role: int, sub: int) -> Callable[[dict[str, Any]], None]:
+    def make_handler(self, role: int, sub: int) -> Callable[[str, dict[str, Any]], None]:
         spec = self.scenario.channels[role]
 
-        def handler(data: dict[str, Any]) -> None:
+        def handler(topic: str, data: dict[str, Any]) -> None:
             msg = data.get("_id", -1)
             if msg == -1:
-                self.record("internal", sub=sub, info=str(data.get("topic", "")))
+                self.record("internal", sub=sub, info=topic)
                 return
             bad = ""
             if data.get("v") != msg * 7:
@@ -221,12 +240,16 @@ class _Run:
             elif data.get("n") is not self.nested.get(msg):
                 bad = "bad:nested-not-shared"
             self.record("start", msg, sub, bad)
+            with self.env.atomic():
+                self.running += 1
             data["mark"] = sub
             if spec.sleep:
                 self.env.sleep(spec.sleep)
             if spec.reply is not None and data.get("hop", 0) == 0:
                 self.send(spec.reply, None, spec.reply_droppable, False, hop=1)
             self.record("end", msg, sub)
+            with self.env.atomic():
+                self.running -= 1
             if spec.raises:
                 raise RuntimeError(f"scenario handler of subscription {sub} raises, as told")
 
@@ -254,7 +277,7 @@ class _Run:
     def settle(self) -> None:
         assert self.session is not None
         self.record("settle_call")
-        self.env.settle(self.session)
+        self.env.settle(self.session, self)
         self.record("settle_ret")
 
     def shutdown(self) -> None:
@@ -295,9 +318,9 @@ def play_sim(
     run = _Run(scenario, adapter, SimEnv(sched))
     try:
         sched.run(run.main)
-    except ExecutionAborted as exc:
-        exc.history = run.history
-        exc.scheduler = sched
+    except Exception as exc:  # any failure: keep what the run did so far, for the trace
+        exc.history = run.history  # type: ignore[attr-defined]
+        exc.scheduler = sched  # type: ignore[attr-defined]
         raise
     return run.history, sched
 
@@ -305,7 +328,11 @@ def play_sim(
 def play_real(scenario: Scenario, adapter: Adapter, scale: float = 0.01) -> History:
     """Play *scenario* on real threads (scenario seconds times *scale* real seconds)."""
     run = _Run(scenario, adapter, RealEnv(scale))
-    run.main()
+    try:
+        run.main()
+    finally:
+        if not run.shut and run.session is not None:
+            run.session.shutdown()  # clean up real threads; not part of the history
     return run.history
 
 

@@ -1,0 +1,173 @@
+"""``python -m sim``: run seeds, replay traces, run campaigns, mutants and conformance.
+
+Every failure printed comes with a one-line command that reproduces it. Exit status is
+0 when everything passed, 1 on a violation, divergence or failed run, 2 on bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["main"]
+
+TRACE_DIR = Path("traces")
+
+
+def _seeds(text: str) -> list[int]:
+    """``N`` or ``A..B`` (inclusive)."""
+    if ".." in text:
+        lo, hi = text.split("..", 1)
+        a, b = int(lo), int(hi)
+        if b < a:
+            raise argparse.ArgumentTypeError(f"empty seed range {text!r}")
+        return list(range(a, b + 1))
+    return [int(text)]
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--impl", default="refimpl", help="refimpl | mutant:NAME | lona | lona-1worker | module:factory")
+    p.add_argument("--brokers", type=int, choices=(1, 2, 3), help="broker threads (default: drawn per seed, 1-3)")
+    p.add_argument("--workers", type=int, choices=(1, 2, 3, 4), help="task workers (default: drawn per seed, 1-4)")
+    p.add_argument("--max-steps", type=int, default=200_000, help="step limit (livelock) per schedule")
+    p.add_argument("--jobs", type=int, default=2, help="processes")
+    p.add_argument("--trace-dir", default=str(TRACE_DIR), help="where failing traces are written")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m sim", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run seeds under a strategy and check every schedule")
+    group = run.add_mutually_exclusive_group()
+    group.add_argument("--seed", type=int)
+    group.add_argument("--seeds", type=_seeds)
+    run.add_argument("--strategy", default="random", choices=("random", "pct", "exhaustive"))
+    run.add_argument("--preemption-bound", type=int, default=2, help="exhaustive: preemptions per schedule")
+    run.add_argument("--budget", type=int, default=2000, help="exhaustive: schedules per seed at most")
+    run.add_argument("--trace-out", help="write this (single-seed) run's trace here, pass or fail")
+    _add_common(run)
+
+    camp = sub.add_parser("campaign", help="the main job: many seeds, random and PCT, all configurations")
+    camp.add_argument("--seeds", type=_seeds, default=_seeds("0..1999"))
+    camp.add_argument("--strategies", default="random,pct")
+    _add_common(camp)
+
+    rep = sub.add_parser("replay", help="re-execute a trace, print its timeline, check it")
+    rep.add_argument("file")
+    rep.add_argument("--steps", action="store_true", help="one row per scheduling step")
+    rep.add_argument("--width", type=int, default=18)
+
+    mut = sub.add_parser("mutants", help="run the suite's checks against every mutant: a table")
+    mut.add_argument("--budget", type=int, default=400, help="seeds per strategy at most, per mutant")
+    mut.add_argument("--json", help="also write the table as JSON here")
+
+    conf = sub.add_parser("conform", help="clause-by-clause conformance report for an implementation")
+    conf.add_argument("--impl", required=True)
+    conf.add_argument("--report", help="write the JSON report here")
+    conf.add_argument("--budget", type=int, default=300, help="simulated schedules per strategy")
+    conf.add_argument("--trace-dir", default=str(TRACE_DIR))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.getLogger("refimpl").setLevel(logging.CRITICAL)
+    logging.getLogger("lona").setLevel(logging.CRITICAL)
+    if args.command == "run":
+        return _cmd_run(args)
+    if args.command == "campaign":
+        return _cmd_campaign(args)
+    if args.command == "replay":
+        return _cmd_replay(args)
+    if args.command == "mutants":
+        from sim.mutation import main as mutants_main
+
+        return mutants_main(args.budget, args.json)
+    from sim.conform import main as conform_main
+
+    return conform_main(args.impl, args.report, args.budget, Path(args.trace_dir))
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from sim.explore import RunSpec, campaign, explore_exhaustive, progress_printer, run_one
+
+    seeds: list[int] = [args.seed] if args.seed is not None else (args.seeds or [0])
+    trace_dir = Path(args.trace_dir)
+    specs = [RunSpec(s, args.impl, args.strategy, args.brokers, args.workers, args.max_steps) for s in seeds]
+    if args.strategy == "exhaustive":
+        failed = 0
+        for spec in specs:
+            found = explore_exhaustive(spec, args.preemption_bound, args.budget, trace_dir)
+            state = "complete" if found.complete else f"stopped at the budget of {args.budget}"
+            print(f"seed {spec.seed}: {found.explored} schedules explored ({state}), "
+                  f"{len(found.failures)} failing")
+            for r in found.failures[:5]:
+                print(f"  FAIL {r.headline()}\n       replay: {r.replay_command()}")
+            failed += bool(found.failures)
+        return 1 if failed else 0
+    if len(specs) == 1:
+        result = run_one(specs[0], trace_dir, keep=False)
+        if args.trace_out:
+            from sim.strategies import make_strategy
+            from sim.trace import record
+
+            from sim.explore import judge
+
+            spec = specs[0]
+            trace = record(spec.scenario(), spec.impl, make_strategy(spec.strategy, spec.seed),
+                           spec.seed, spec.max_steps, judge)
+            Path(args.trace_out).write_text(trace.dumps(), encoding="utf-8")
+            result.trace_path = args.trace_out
+        print(f"seed {result.spec.seed} ({result.spec.impl}, {result.spec.strategy}, "
+              f"{result.brokers} brokers x {result.workers} workers): {result.status}, "
+              f"{result.steps} steps, {result.preemptions} preemptions")
+        if result.failed:
+            for v in result.violations:
+                print(f"  [{v['clause']}] {v['text']}")
+            if result.error:
+                print(f"  {result.error}")
+            print(f"replay: {result.replay_command()}")
+        return 1 if result.failed else 0
+    summary = campaign(specs, args.jobs, trace_dir, progress_printer())
+    print(summary.text())
+    return 1 if summary.failures else 0
+
+
+def _cmd_campaign(args: argparse.Namespace) -> int:
+    from sim.explore import RunSpec, campaign, progress_printer
+
+    strategies = [s for s in args.strategies.split(",") if s]
+    specs = [
+        RunSpec(seed, args.impl, strategies[seed % len(strategies)], args.brokers, args.workers, args.max_steps)
+        for seed in args.seeds
+    ]
+    summary = campaign(specs, args.jobs, Path(args.trace_dir), progress_printer())
+    print(summary.text())
+    return 1 if summary.failures else 0
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from sim.explore import judge
+    from sim.trace import TraceFormatError, load, replay, timeline
+
+    try:
+        trace = load(args.file)
+    except (OSError, TraceFormatError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(timeline(trace, steps=args.steps, width=args.width).rstrip("\n"))
+    result = replay(trace, judge)
+    if not result.ok:
+        print("DIVERGED: the replay is not the recorded execution")
+        for line in result.divergences[:10]:
+            print(f"  {line}")
+        return 1
+    outcome = result.replayed.outcome
+    print(f"replayed exactly ({result.replayed.steps} steps); outcome: {outcome['status']}")
+    for v in outcome.get("violations", []):
+        print(f"  [{v['clause']}] {v['text']} (events {', '.join(map(str, v['witness']))})")
+    return 0 if outcome["status"] == "ok" else 1

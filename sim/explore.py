@@ -1,0 +1,288 @@
+"""Exploration: many runs, each judged by the oracle; every failure saved and replayable.
+
+A run is named by a ``RunSpec`` (seed, implementation, strategy, thread counts): the
+scenario comes from ``sim.generate.scenario_from_seed`` and the schedule from the
+strategy built with the same seed, so ``RunSpec.command()`` is a one-line command that
+runs it again. A failing run also writes its trace, replayable with
+``python -m sim replay FILE``.
+
+``campaign`` runs many specs on several processes and merges the results in spec order,
+so its summary does not depend on which process finished first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sim.generate import GenConfig, scenario_from_seed
+from sim.history import History
+from sim.oracle import CLAUSES, check
+from sim.scenario import Scenario
+from sim.scheduler import Scheduler
+from sim.strategies import make_strategy
+from sim.strategies.exhaustive import Exhaustive
+from sim.trace import Trace, record
+
+__all__ = [
+    "CampaignSummary",
+    "RunResult",
+    "RunSpec",
+    "campaign",
+    "explore_exhaustive",
+    "judge",
+    "run_one",
+]
+
+#: Small scenarios for exhaustive search (the schedule tree grows fast with the run).
+SMALL = GenConfig(max_roles=2, max_threads=2, max_ops=2)
+
+
+def judge(history: History, sched: Scheduler | None, error: BaseException | None) -> dict[str, Any]:
+    """The trace outcome of one run: the execution's own status, then the oracle's verdict."""
+    verdict = check(history, complete=error is None)
+    if error is not None:
+        from sim.trace import default_outcome
+
+        status = default_outcome(history, sched, error)["status"]
+    else:
+        status = "ok" if verdict.ok else "violation"
+    return {"status": status, "violations": [v.to_json() for v in verdict.violations]}
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    seed: int
+    impl: str = "refimpl"
+    strategy: str = "random"
+    brokers: int | None = None
+    workers: int | None = None
+    max_steps: int = 200_000
+
+    def scenario(self) -> Scenario:
+        return scenario_from_seed(self.seed, GenConfig(self.brokers, self.workers))
+
+    def command(self) -> str:
+        parts = ["python -m sim run", f"--seed {self.seed}", f"--impl {self.impl}"]
+        parts.append(f"--strategy {self.strategy}")
+        if self.brokers is not None:
+            parts.append(f"--brokers {self.brokers}")
+        if self.workers is not None:
+            parts.append(f"--workers {self.workers}")
+        if self.max_steps != 200_000:
+            parts.append(f"--max-steps {self.max_steps}")
+        return " ".join(parts)
+
+    def trace_name(self) -> str:
+        impl = self.impl.replace(":", "-").replace("/", "-")
+        config = f"b{self.brokers or 'x'}w{self.workers or 'x'}"
+        return f"{impl}-{self.strategy}-{config}-seed{self.seed}.json"
+
+
+@dataclass
+class RunResult:
+    spec: RunSpec
+    status: str
+    violations: list[dict[str, Any]]
+    steps: int
+    preemptions: int
+    decisions: int
+    digest: str  #: identifies the interleaving (scenario and decisions)
+    brokers: int
+    workers: int
+    trace_path: str = ""
+    error: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.status != "ok"
+
+    def headline(self) -> str:
+        if self.violations:
+            first = self.violations[0]
+            return f"[{first['clause']}] {first['text']}"
+        return self.error or self.status
+
+    def replay_command(self) -> str:
+        if self.trace_path:
+            return f"python -m sim replay {self.trace_path}"
+        return self.spec.command()
+
+
+def _digest(trace: Trace) -> str:
+    h = hashlib.sha1(usedforsecurity=False)
+    h.update(repr(trace.scenario).encode())
+    h.update(bytes(str(trace.decisions), "ascii"))
+    return h.hexdigest()[:16]
+
+
+def _result(spec: RunSpec, trace: Trace, trace_dir: Path | None, keep: bool) -> RunResult:
+    outcome = trace.outcome
+    result = RunResult(
+        spec=spec,
+        status=outcome["status"],
+        violations=list(outcome.get("violations", [])),
+        steps=trace.steps,
+        preemptions=trace.preemptions,
+        decisions=len(trace.decisions),
+        digest=_digest(trace),
+        brokers=trace.scenario["brokers"],
+        workers=trace.scenario["workers"],
+        error=trace.error,
+    )
+    if trace_dir is not None and (keep or result.failed):
+        trace_dir.mkdir(parents=True, exist_ok=True)
+        path = trace_dir / spec.trace_name()
+        path.write_text(trace.dumps(), encoding="utf-8")
+        result.trace_path = str(path)
+    return result
+
+
+def run_one(spec: RunSpec, trace_dir: Path | None = None, keep: bool = False) -> RunResult:
+    """Run one spec; write its trace under *trace_dir* if it failed (or always, with *keep*)."""
+    trace = record(
+        spec.scenario(), spec.impl, make_strategy(spec.strategy, spec.seed), spec.seed, spec.max_steps, judge
+    )
+    return _result(spec, trace, trace_dir, keep)
+
+
+@dataclass
+class ExhaustiveResult:
+    explored: int
+    complete: bool
+    results: list[RunResult]
+
+    @property
+    def failures(self) -> list[RunResult]:
+        return [r for r in self.results if r.failed]
+
+
+def explore_exhaustive(
+    spec: RunSpec,
+    preemption_bound: int = 2,
+    max_executions: int = 2000,
+    trace_dir: Path | None = None,
+    stop_at_first: bool = False,
+) -> ExhaustiveResult:
+    """Every schedule of the seed's (small) scenario with at most *preemption_bound* preemptions."""
+    scenario = scenario_from_seed(spec.seed, GenConfig(spec.brokers, spec.workers, 2, 2, 2))
+    explorer = Exhaustive(preemption_bound, max_executions)
+    results: list[RunResult] = []
+    for n, execution in enumerate(explorer.executions()):
+        description = {"name": "exhaustive", "seed": spec.seed, "params": {"bound": preemption_bound, "n": n}}
+        trace = record(scenario, spec.impl, execution, spec.seed, spec.max_steps, judge, description=description)
+        named = RunSpec(spec.seed, spec.impl, f"exhaustive{n}", spec.brokers, spec.workers, spec.max_steps)
+        result = _result(named, trace, trace_dir, keep=False)
+        results.append(result)
+        if stop_at_first and result.failed:
+            break
+    return ExhaustiveResult(explorer.explored, explorer.complete, results)
+
+
+# campaigns ---------------------------------------------------------------------------------
+@dataclass
+class CampaignSummary:
+    results: list[RunResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def failures(self) -> list[RunResult]:
+        return [r for r in self.results if r.failed]
+
+    def text(self) -> str:
+        results = self.results
+        steps = sum(r.steps for r in results)
+        seeds = len({r.spec.seed for r in results})
+        configs: dict[tuple[int, int], int] = {}
+        for r in results:
+            configs[(r.brokers, r.workers)] = configs.get((r.brokers, r.workers), 0) + 1
+        strategies: dict[str, int] = {}
+        for r in results:
+            strategies[r.spec.strategy] = strategies.get(r.spec.strategy, 0) + 1
+        rate = steps / self.seconds if self.seconds > 0 else 0.0
+        lines = [
+            "== chanspec simulation campaign ==",
+            f"seeds {seeds}, schedules {len(results)} "
+            f"({', '.join(f'{k} {v}' for k, v in sorted(strategies.items()))})",
+            f"steps {steps}, preemptions {sum(r.preemptions for r in results)}, "
+            f"decisions {sum(r.decisions for r in results)}",
+            f"distinct interleavings {len({r.digest for r in results})}",
+            "configurations (brokers x workers: schedules) "
+            + ", ".join(f"{b}x{w}: {n}" for (b, w), n in sorted(configs.items())),
+            f"properties checked per schedule {len(CLAUSES)} ({' '.join(CLAUSES)}), "
+            f"checks {len(CLAUSES) * len(results)}",
+            f"wall time {self.seconds:.1f} s, {rate:,.0f} steps/s",
+            f"failures {len(self.failures)}",
+        ]
+        for r in self.failures:
+            lines.append(f"  FAIL {r.spec.impl} seed {r.spec.seed} ({r.spec.strategy}): {r.headline()}")
+            lines.append(f"       replay: {r.replay_command()}")
+            lines.append(f"       rerun:  {r.spec.command()}")
+        return "\n".join(lines)
+
+
+def _run_packed(args: tuple[RunSpec, str | None]) -> RunResult:
+    spec, trace_dir = args
+    import logging
+
+    logging.getLogger("refimpl").setLevel(logging.CRITICAL)
+    return run_one(spec, Path(trace_dir) if trace_dir else None)
+
+
+def campaign(
+    specs: Sequence[RunSpec],
+    jobs: int = 2,
+    trace_dir: Path | None = None,
+    progress: Callable[[int, int, int], None] | None = None,
+) -> CampaignSummary:
+    """Run every spec (on *jobs* processes); results in spec order."""
+    started = time.perf_counter()
+    summary = CampaignSummary()
+    packed = [(s, str(trace_dir) if trace_dir else None) for s in specs]
+    results: Iterable[RunResult]
+    if jobs > 1 and len(specs) > 1:
+        pool = multiprocessing.get_context("fork").Pool(jobs)
+        results = pool.imap(_run_packed, packed, chunksize=4)
+    else:
+        pool = None
+        results = map(_run_packed, packed)
+    try:
+        for result in results:
+            summary.results.append(result)
+            if progress is not None:
+                progress(len(summary.results), len(specs), len(summary.failures))
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def progress_printer(stream: Any = sys.stderr) -> Callable[[int, int, int], None]:
+    """A progress bar on a terminal; a line every 10% otherwise (CI logs)."""
+    tty = hasattr(stream, "isatty") and stream.isatty()
+    last = [-1]
+
+    def show(done: int, total: int, failures: int) -> None:
+        if tty:
+            width = 30
+            filled = width * done // total
+            stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} schedules, {failures} failures")
+            if done == total:
+                stream.write("\n")
+            stream.flush()
+        else:
+            tenth = 10 * done // total
+            if tenth != last[0]:
+                last[0] = tenth
+                stream.write(f"{done}/{total} schedules, {failures} failures\n")
+                stream.flush()
+
+    return show
