@@ -1,0 +1,50 @@
+# chanspec — every target installs what it needs into .venv first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+SEEDS ?= 0..1999
+
+.PHONY: sim test lint typecheck coverage mutants conform bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test,dev,lona]'
+	touch $(STAMP)
+
+## The main job: a simulation campaign over many seeds and configurations.
+sim: $(STAMP)
+	$(PY) -m sim campaign --seeds $(SEEDS)
+
+## The whole test suite, in parallel, with the derandomised CI Hypothesis profile.
+test: $(STAMP)
+	$(PY) -m pytest -n auto
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check refimpl sim tests
+	$(VENV)/bin/mypy --strict refimpl sim
+
+typecheck: lint
+
+## Branch coverage of refimpl/ and sim/ over the whole suite (xdist workers included).
+coverage: $(STAMP)
+	$(VENV)/bin/coverage erase
+	$(VENV)/bin/coverage run -m pytest -n auto
+	$(VENV)/bin/coverage combine -q
+	$(VENV)/bin/coverage report
+
+## Every mutant against the property suite's checks: a table of caught/not caught.
+mutants: $(STAMP)
+	$(PY) -m sim mutants
+
+## Conformance report for Lona 1.16.2 (and the reference implementation).
+conform: $(STAMP)
+	$(PY) -m sim conform --impl lona --report bench/results/conform-lona.json
+
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[test,dev,lona,bench]'
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache .coverage* htmlcov traces
