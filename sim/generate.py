@@ -99,6 +99,11 @@ class GenConfig:
     max_threads: int = 3
     max_ops: int = 7
     topics: tuple[str, ...] = TOPICS
+    #: relative weights of send, subscribe, unsubscribe, advance, settle, shutdown ops
+    weights: tuple[int, int, int, int, int, int] = (62, 10, 8, 8, 7, 5)
+    expiries: tuple[float | None, ...] = EXPIRIES
+    droppable_percent: int = 30
+    raises_percent: int = 10
 
 
 def generate(source: Source, config: GenConfig = GenConfig()) -> Scenario:
@@ -113,34 +118,39 @@ def generate(source: Source, config: GenConfig = GenConfig()) -> Scenario:
             ChannelSpec(
                 topic=topic,
                 subscribed=not _chance(source, 30),
-                raises=_chance(source, 10),
+                raises=_chance(source, config.raises_percent),
                 sleep=_pick(source, SLEEPS),
                 reply=reply,
                 reply_droppable=reply is not None and _chance(source, 40),
             )
         )
+    bounds = []
+    total = 0
+    for weight in config.weights:
+        total += weight
+        bounds.append(total)
     threads = []
     for _ in range(source.integer(1, config.max_threads)):
         ops: list[Op] = []
         for _ in range(source.integer(1, config.max_ops)):
-            kind = source.integer(0, 99)
+            kind = source.integer(0, total - 1)
             role = source.integer(0, n_roles - 1)
-            if kind < 62:
+            if kind < bounds[0]:
                 ops.append(
                     Send(
                         role,
-                        expiry=_pick(source, EXPIRIES),
-                        droppable=_chance(source, 30),
+                        expiry=_pick(source, config.expiries),
+                        droppable=_chance(source, config.droppable_percent),
                         local=_chance(source, 15),
                     )
                 )
-            elif kind < 72:
+            elif kind < bounds[1]:
                 ops.append(Subscribe(role))
-            elif kind < 80:
+            elif kind < bounds[2]:
                 ops.append(Unsubscribe(role))
-            elif kind < 88:
+            elif kind < bounds[3]:
                 ops.append(Advance(_pick(source, (0.5, 1.0, 2.0))))
-            elif kind < 95:
+            elif kind < bounds[4]:
                 ops.append(Settle())
             else:
                 ops.append(Shutdown())
