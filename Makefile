@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-SEEDS ?= 0..1999
+SEEDS ?= 0..39999
 
 .PHONY: sim test lint typecheck coverage mutants conform bench clean
 

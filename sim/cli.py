@@ -35,6 +35,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-steps", type=int, default=200_000, help="step limit (livelock) per schedule")
     p.add_argument("--jobs", type=int, default=2, help="processes")
     p.add_argument("--trace-dir", default=str(TRACE_DIR), help="where failing traces are written")
+    p.add_argument("--size", choices=("s", "l"), default=None, help="scenario size (campaign default: both)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,7 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_common(run)
 
     camp = sub.add_parser("campaign", help="the main job: many seeds, random and PCT, all configurations")
-    camp.add_argument("--seeds", type=_seeds, default=_seeds("0..1999"))
+    camp.add_argument("--seeds", type=_seeds, default=_seeds("0..39999"))
     camp.add_argument("--strategies", default="random,pct")
     _add_common(camp)
 
@@ -97,7 +98,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     seeds: list[int] = [args.seed] if args.seed is not None else (args.seeds or [0])
     trace_dir = Path(args.trace_dir)
-    specs = [RunSpec(s, args.impl, args.strategy, args.brokers, args.workers, args.max_steps) for s in seeds]
+    specs = [
+        RunSpec(s, args.impl, args.strategy, args.brokers, args.workers, args.max_steps, args.size or "s")
+        for s in seeds
+    ]
     if args.strategy == "exhaustive":
         failed = 0
         for spec in specs:
@@ -141,8 +145,17 @@ def _cmd_campaign(args: argparse.Namespace) -> int:
     from sim.explore import RunSpec, campaign, progress_printer
 
     strategies = [s for s in args.strategies.split(",") if s]
+    sizes = [args.size] if args.size else ["s", "l"]
     specs = [
-        RunSpec(seed, args.impl, strategies[seed % len(strategies)], args.brokers, args.workers, args.max_steps)
+        RunSpec(
+            seed,
+            args.impl,
+            strategies[seed % len(strategies)],
+            args.brokers,
+            args.workers,
+            args.max_steps,
+            sizes[(seed // len(strategies)) % len(sizes)],
+        )
         for seed in args.seeds
     ]
     summary = campaign(specs, args.jobs, Path(args.trace_dir), progress_printer())

@@ -17,7 +17,7 @@ import multiprocessing
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +40,11 @@ __all__ = [
     "run_one",
 ]
 
-#: Small scenarios for exhaustive search (the schedule tree grows fast with the run).
-SMALL = GenConfig(max_roles=2, max_threads=2, max_ops=2)
+#: Scenario sizes a run can ask for: ``s`` (the default) and ``l`` (longer, more threads).
+SIZES: dict[str, GenConfig] = {
+    "s": GenConfig(),
+    "l": GenConfig(max_roles=6, max_threads=4, max_ops=14),
+}
 
 
 def judge(history: History, sched: Scheduler | None, error: BaseException | None) -> dict[str, Any]:
@@ -64,9 +67,11 @@ class RunSpec:
     brokers: int | None = None
     workers: int | None = None
     max_steps: int = 200_000
+    size: str = "s"
 
     def scenario(self) -> Scenario:
-        return scenario_from_seed(self.seed, GenConfig(self.brokers, self.workers))
+        base = SIZES[self.size]
+        return scenario_from_seed(self.seed, replace(base, brokers=self.brokers, workers=self.workers))
 
     def command(self) -> str:
         parts = ["python -m sim run", f"--seed {self.seed}", f"--impl {self.impl}"]
@@ -77,12 +82,14 @@ class RunSpec:
             parts.append(f"--workers {self.workers}")
         if self.max_steps != 200_000:
             parts.append(f"--max-steps {self.max_steps}")
+        if self.size != "s":
+            parts.append(f"--size {self.size}")
         return " ".join(parts)
 
     def trace_name(self) -> str:
         impl = self.impl.replace(":", "-").replace("/", "-")
         config = f"b{self.brokers or 'x'}w{self.workers or 'x'}"
-        return f"{impl}-{self.strategy}-{config}-seed{self.seed}.json"
+        return f"{impl}-{self.strategy}-{config}-{self.size}-seed{self.seed}.json"
 
 
 @dataclass
@@ -177,7 +184,7 @@ def explore_exhaustive(
     for n, execution in enumerate(explorer.executions()):
         description = {"name": "exhaustive", "seed": spec.seed, "params": {"bound": preemption_bound, "n": n}}
         trace = record(scenario, spec.impl, execution, spec.seed, spec.max_steps, judge, description=description)
-        named = RunSpec(spec.seed, spec.impl, f"exhaustive{n}", spec.brokers, spec.workers, spec.max_steps)
+        named = replace(spec, strategy=f"exhaustive{n}")
         result = _result(named, trace, trace_dir, keep=False)
         results.append(result)
         if stop_at_first and result.failed:

@@ -1,0 +1,66 @@
+"""``python -m sim`` end to end, in subprocesses: determinism across processes, exit codes,
+and every printed replay command reproduces its failure."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+
+def sim(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sim", *args], cwd=cwd, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def test_the_same_seed_writes_a_byte_identical_trace_in_separate_processes(tmp_path: Path) -> None:
+    for name in ("a.json", "b.json"):
+        done = sim("run", "--seed", "7", "--strategy", "pct", "--size", "l", "--trace-out", name, cwd=tmp_path)
+        assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
+    assert json.loads((tmp_path / "a.json").read_text())["format"] == "chanspec-trace/1"
+
+
+def test_a_failure_prints_a_replay_command_that_reproduces_it(tmp_path: Path) -> None:
+    done = sim("run", "--seed", "0", "--impl", "mutant:shared_task_queue", cwd=tmp_path)
+    assert done.returncode == 1
+    (line,) = [x for x in done.stdout.splitlines() if x.startswith("replay: ")]
+    command = line.removeprefix("replay: ").split()
+    assert command[:3] == ["python", "-m", "sim"]
+    again = sim(*command[3:], cwd=tmp_path)
+    assert again.returncode == 1
+    assert "replayed exactly" in again.stdout and "[O2]" in again.stdout
+
+
+def test_a_tampered_trace_is_reported_as_divergent(tmp_path: Path) -> None:
+    assert sim("run", "--seed", "4", "--workers", "3", "--trace-out", "t.json", cwd=tmp_path).returncode == 0
+    data = json.loads((tmp_path / "t.json").read_text())
+    data["decisions"][0] = 999  # no such thread
+    (tmp_path / "t.json").write_text(json.dumps(data))
+    done = sim("replay", "t.json", cwd=tmp_path)
+    assert done.returncode == 1
+    assert "DIVERGED" in done.stdout
+
+
+def test_campaign_summary_and_exit_status(tmp_path: Path) -> None:
+    ok = sim("campaign", "--seeds", "0..39", cwd=tmp_path)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "schedules 40" in ok.stdout and "failures 0" in ok.stdout and "distinct interleavings" in ok.stdout
+    bad = sim("campaign", "--seeds", "0..9", "--impl", "mutant:deep_copy", cwd=tmp_path)
+    assert bad.returncode == 1
+    assert "replay: python -m sim replay traces/" in bad.stdout and "rerun:  python -m sim run" in bad.stdout
+
+
+def test_exhaustive_search_reports_how_many_schedules_it_explored(tmp_path: Path) -> None:
+    done = sim("run", "--seed", "2", "--strategy", "exhaustive", "--preemption-bound", "1", "--budget", "300",
+               cwd=tmp_path)
+    assert done.returncode == 0, done.stdout
+    assert "schedules explored" in done.stdout
+
+
+def test_bad_usage_exits_2(tmp_path: Path) -> None:
+    assert sim("run", "--strategy", "nonsense", cwd=tmp_path).returncode == 2
+    (tmp_path / "x.json").write_text("{}")
+    assert sim("replay", "x.json", cwd=tmp_path).returncode == 2
