@@ -23,7 +23,8 @@ from __future__ import annotations
 import queue
 import threading
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from types import TracebackType
 from typing import Any, Protocol
 
 __all__ = [
@@ -49,7 +50,13 @@ class Lock(Protocol):
 
     def __enter__(self) -> bool: ...
 
-    def __exit__(self, *exc: object) -> None: ...
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> None: ...
 
 
 class Condition(Protocol):
@@ -63,7 +70,13 @@ class Condition(Protocol):
 
     def __enter__(self) -> bool: ...
 
-    def __exit__(self, *exc: object) -> None: ...
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> None: ...
 
 
 class Queue(Protocol):
@@ -146,11 +159,11 @@ class RealPlatform:
         return _SimpleQueue()
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
     def to_aware(self, moment: datetime) -> datetime:
         # A naive datetime means local time, as in Lona (which compares with datetime.now()).
-        return moment.astimezone(timezone.utc)
+        return moment.astimezone(UTC)
 
     def start_thread(self, name: str, target: Callable[[], None]) -> ThreadHandle:
         thread = threading.Thread(target=target, name=name, daemon=True)

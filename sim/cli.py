@@ -29,13 +29,31 @@ def _seeds(text: str) -> list[int]:
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--impl", default="refimpl", help="refimpl | mutant:NAME | lona | lona-1worker | module:factory")
-    p.add_argument("--brokers", type=int, choices=(1, 2, 3), help="broker threads (default: drawn per seed, 1-3)")
-    p.add_argument("--workers", type=int, choices=(1, 2, 3, 4), help="task workers (default: drawn per seed, 1-4)")
-    p.add_argument("--max-steps", type=int, default=200_000, help="step limit (livelock) per schedule")
+    p.add_argument(
+        "--impl",
+        default="refimpl",
+        help="refimpl | mutant:NAME | lona | lona-1worker | module:factory",
+    )
+    p.add_argument(
+        "--brokers",
+        type=int,
+        choices=(1, 2, 3),
+        help="broker threads (default: drawn per seed, 1-3)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        choices=(1, 2, 3, 4),
+        help="task workers (default: drawn per seed, 1-4)",
+    )
+    p.add_argument(
+        "--max-steps", type=int, default=200_000, help="step limit (livelock) per schedule"
+    )
     p.add_argument("--jobs", type=int, default=2, help="processes")
     p.add_argument("--trace-dir", default=str(TRACE_DIR), help="where failing traces are written")
-    p.add_argument("--size", choices=("s", "l"), default=None, help="scenario size (campaign default: both)")
+    p.add_argument(
+        "--size", choices=("s", "l"), default=None, help="scenario size (campaign default: both)"
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,12 +65,18 @@ def _parser() -> argparse.ArgumentParser:
     group.add_argument("--seed", type=int)
     group.add_argument("--seeds", type=_seeds)
     run.add_argument("--strategy", default="random", choices=("random", "pct", "exhaustive"))
-    run.add_argument("--preemption-bound", type=int, default=2, help="exhaustive: preemptions per schedule")
-    run.add_argument("--budget", type=int, default=2000, help="exhaustive: schedules per seed at most")
+    run.add_argument(
+        "--preemption-bound", type=int, default=2, help="exhaustive: preemptions per schedule"
+    )
+    run.add_argument(
+        "--budget", type=int, default=2000, help="exhaustive: schedules per seed at most"
+    )
     run.add_argument("--trace-out", help="write this (single-seed) run's trace here, pass or fail")
     _add_common(run)
 
-    camp = sub.add_parser("campaign", help="the main job: many seeds, random and PCT, all configurations")
+    camp = sub.add_parser(
+        "campaign", help="the main job: many seeds, random and PCT, all configurations"
+    )
     camp.add_argument("--seeds", type=_seeds, default=_seeds("0..39999"))
     camp.add_argument("--strategies", default="random,pct")
     _add_common(camp)
@@ -63,10 +87,14 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--width", type=int, default=18)
 
     mut = sub.add_parser("mutants", help="run the suite's checks against every mutant: a table")
-    mut.add_argument("--budget", type=int, default=400, help="seeds per strategy at most, per mutant")
+    mut.add_argument(
+        "--budget", type=int, default=400, help="seeds per strategy at most, per mutant"
+    )
     mut.add_argument("--json", help="also write the table as JSON here")
 
-    conf = sub.add_parser("conform", help="clause-by-clause conformance report for an implementation")
+    conf = sub.add_parser(
+        "conform", help="clause-by-clause conformance report for an implementation"
+    )
     conf.add_argument("--impl", required=True)
     conf.add_argument("--report", help="write the JSON report here")
     conf.add_argument("--budget", type=int, default=300, help="simulated schedules per strategy")
@@ -99,7 +127,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
     seeds: list[int] = [args.seed] if args.seed is not None else (args.seeds or [0])
     trace_dir = Path(args.trace_dir)
     specs = [
-        RunSpec(s, args.impl, args.strategy, args.brokers, args.workers, args.max_steps, args.size or "s")
+        RunSpec(
+            s,
+            args.impl,
+            args.strategy,
+            args.brokers,
+            args.workers,
+            args.max_steps,
+            args.size or "s",
+        )
         for s in seeds
     ]
     if args.strategy == "exhaustive":
@@ -107,8 +143,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         for spec in specs:
             found = explore_exhaustive(spec, args.preemption_bound, args.budget, trace_dir)
             state = "complete" if found.complete else f"stopped at the budget of {args.budget}"
-            print(f"seed {spec.seed}: {found.explored} schedules explored ({state}), "
-                  f"{len(found.failures)} failing")
+            print(
+                f"seed {spec.seed}: {found.explored} schedules explored ({state}), "
+                f"{len(found.failures)} failing"
+            )
             for r in found.failures[:5]:
                 print(f"  FAIL {r.headline()}\n       replay: {r.replay_command()}")
             failed += bool(found.failures)
@@ -116,19 +154,26 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if len(specs) == 1:
         result = run_one(specs[0], trace_dir, keep=False)
         if args.trace_out:
+            from sim.explore import judge
             from sim.strategies import make_strategy
             from sim.trace import record
 
-            from sim.explore import judge
-
             spec = specs[0]
-            trace = record(spec.scenario(), spec.impl, make_strategy(spec.strategy, spec.seed),
-                           spec.seed, spec.max_steps, judge)
+            trace = record(
+                spec.scenario(),
+                spec.impl,
+                make_strategy(spec.strategy, spec.seed),
+                spec.seed,
+                spec.max_steps,
+                judge,
+            )
             Path(args.trace_out).write_text(trace.dumps(), encoding="utf-8")
             result.trace_path = args.trace_out
-        print(f"seed {result.spec.seed} ({result.spec.impl}, {result.spec.strategy}, "
-              f"{result.brokers} brokers x {result.workers} workers): {result.status}, "
-              f"{result.steps} steps, {result.preemptions} preemptions")
+        print(
+            f"seed {result.spec.seed} ({result.spec.impl}, {result.spec.strategy}, "
+            f"{result.brokers} brokers x {result.workers} workers): {result.status}, "
+            f"{result.steps} steps, {result.preemptions} preemptions"
+        )
         if result.failed:
             for v in result.violations:
                 print(f"  [{v['clause']}] {v['text']}")

@@ -39,9 +39,11 @@ from sim.trace import Trace, record
 __all__ = ["ClauseResult", "ConformanceReport", "conform", "main"]
 
 ALL_CLAUSES: tuple[str, ...] = (
-    "T1 T2 T3 T4 T5 T6 A1 A2 A3 A4 V1 V2 W1 W2 W3 W4 D1 D2 O1 O2 O3 O4 C1 C2 C3 C4 "
-    "E1 E2 E3 E4 S1 S2 S3 S4 S5 S6 L1 L2 I1 I2 I3 H1 H2 H3 R1 R2 R3 R4 R5 R6"
-).split()
+    *("T1", "T2", "T3", "T4", "T5", "T6", "A1", "A2", "A3", "A4", "V1", "V2"),
+    *("W1", "W2", "W3", "W4", "D1", "D2", "O1", "O2", "O3", "O4", "C1", "C2", "C3", "C4"),
+    *("E1", "E2", "E3", "E4", "S1", "S2", "S3", "S4", "S5", "S6", "L1", "L2"),
+    *("I1", "I2", "I3", "H1", "H2", "H3", "R1", "R2", "R3", "R4", "R5", "R6"),
+)
 #: clauses checked here: the oracle's, plus those the probes and scenarios exercise
 CHECKED: frozenset[str] = frozenset(CLAUSES) | {"T3", "T5", "T6", "W4", "H1", "I1", "I2", "L1"}
 
@@ -106,7 +108,9 @@ class ClauseResult:
             "clause": self.clause,
             "result": self.result,
             "note": self.note,
-            "counterexample": None if self.counterexample is None else self.counterexample.to_json(),
+            "counterexample": None
+            if self.counterexample is None
+            else self.counterexample.to_json(),
         }
 
 
@@ -149,8 +153,10 @@ class ConformanceReport:
             rows.append(f"| {c.clause} | {c.result} | {text} | {replay} |")
         if self.real_findings:
             rows.append("")
-            rows.append("Also seen on real threads: " + ", ".join(
-                f"{k} ({v})" for k, v in sorted(self.real_findings.items())))
+            rows.append(
+                "Also seen on real threads: "
+                + ", ".join(f"{k} ({v})" for k, v in sorted(self.real_findings.items()))
+            )
         return "\n".join(rows)
 
 
@@ -165,7 +171,9 @@ def _clauses_of(trace: Trace) -> dict[str, str]:
         found.setdefault(v["clause"], v["text"])
     status = trace.outcome["status"]
     if status in ("deadlock", "livelock", "error"):
-        found.setdefault("S1" if "shutdown" in trace.error.lower() else "D2", f"{status}: {trace.error}")
+        found.setdefault(
+            "S1" if "shutdown" in trace.error.lower() else "D2", f"{status}: {trace.error}"
+        )
     return found
 
 
@@ -184,7 +192,9 @@ def _fails(impl: str, scenario: Scenario, clause: str, seeds: int) -> Trace | No
     for strategy in ("random", "pct"):
         for seed in range(seeds):
             trace = _run(impl, scenario, strategy, seed)
-            if clause in _clauses_of(trace) and (best is None or trace.preemptions < best.preemptions):
+            if clause in _clauses_of(trace) and (
+                best is None or trace.preemptions < best.preemptions
+            ):
                 best = trace
     return best
 
@@ -213,7 +223,9 @@ def _simpler(scenario: Scenario) -> list[Scenario]:
     return out
 
 
-def shrink(impl: str, scenario: Scenario, clause: str, trace: Trace, seeds: int = 8) -> tuple[Scenario, Trace]:
+def shrink(
+    impl: str, scenario: Scenario, clause: str, trace: Trace, seeds: int = 8
+) -> tuple[Scenario, Trace]:
     """Greedily simplify the scenario while *clause* still breaks on some schedule."""
     improved = True
     while improved:
@@ -238,10 +250,14 @@ def first_difference(candidate: Trace, reference: Trace) -> str:
     b = [e for e in reference.history["events"] if e[3] not in ("route",)]
     for i, (x, y) in enumerate(zip(a, b, strict=False)):
         if _event_key(x) != _event_key(y):
-            return (f"event {i}: {candidate.impl} has {x[3]} m{x[4]} s{x[5]} {x[6]!r}, "
-                    f"refimpl has {y[3]} m{y[4]} s{y[5]} {y[6]!r}")
+            return (
+                f"event {i}: {candidate.impl} has {x[3]} m{x[4]} s{x[5]} {x[6]!r}, "
+                f"refimpl has {y[3]} m{y[4]} s{y[5]} {y[6]!r}"
+            )
     if len(a) != len(b):
-        return f"after {min(len(a), len(b))} events: {candidate.impl} has {len(a)}, refimpl {len(b)}"
+        return (
+            f"after {min(len(a), len(b))} events: {candidate.impl} has {len(a)}, refimpl {len(b)}"
+        )
     return "no difference in the user-level events"
 
 
@@ -271,16 +287,22 @@ def probe_matching(impl: str, seeds: int) -> dict[str, tuple[str, Scenario, Trac
         traces[(sender, subscriber)] = (scenario, trace)
         want = match(sender, subscriber)
         if got != want:
-            clause = "T3" if sender.lower() == subscriber.lower() or sender.lower() != sender else "T4"
-            text = (f"sender {sender!r} to subscriber {subscriber!r}: "
-                    f"{'delivered' if got else 'not delivered'}, but the topics "
-                    f"{'do not match' if not want else 'match'}")
+            clause = (
+                "T3" if sender.lower() == subscriber.lower() or sender.lower() != sender else "T4"
+            )
+            text = (
+                f"sender {sender!r} to subscriber {subscriber!r}: "
+                f"{'delivered' if got else 'not delivered'}, but the topics "
+                f"{'do not match' if not want else 'match'}"
+            )
             found.setdefault(clause, (text, scenario, trace))
     for (a, b), got in results.items():
         back = results.get((b, a))
         if back is not None and back != got and a < b:
             scenario, trace = traces[(a, b)]
-            found.setdefault("T5", (f"asymmetric: {a!r}->{b!r} {got}, {b!r}->{a!r} {back}", scenario, trace))
+            found.setdefault(
+                "T5", (f"asymmetric: {a!r}->{b!r} {got}, {b!r}->{a!r} {back}", scenario, trace)
+            )
     return found
 
 
@@ -331,8 +353,9 @@ def _save(trace: Trace, trace_dir: Path, clause: str) -> Path:
     return path
 
 
-def _counterexample(impl: str, clause: str, text: str, scenario: Scenario, trace: Trace,
-                    trace_dir: Path) -> Counterexample:
+def _counterexample(
+    impl: str, clause: str, text: str, scenario: Scenario, trace: Trace, trace_dir: Path
+) -> Counterexample:
     path = _save(trace, trace_dir, clause)
     seed = trace.seed if isinstance(trace.seed, int) else 0
     name = str(trace.strategy.get("name", "random"))
@@ -350,8 +373,13 @@ def _counterexample(impl: str, clause: str, text: str, scenario: Scenario, trace
     )
 
 
-def conform(impl: str, budget: int = 300, trace_dir: Path = Path("traces"), real_runs: int = 10,
-            shrink_seeds: int = 6) -> ConformanceReport:
+def conform(
+    impl: str,
+    budget: int = 300,
+    trace_dir: Path = Path("traces"),
+    real_runs: int = 10,
+    shrink_seeds: int = 6,
+) -> ConformanceReport:
     report = ConformanceReport(impl, budget)
     found: dict[str, tuple[str, Scenario, Trace]] = {}
     for probe in PROBES:
@@ -375,7 +403,9 @@ def conform(impl: str, budget: int = 300, trace_dir: Path = Path("traces"), real
         try:
             history = play_real(scenario, load_adapter(impl))
         except Exception as exc:  # a real run that cannot finish is itself a finding
-            report.real_findings.setdefault("D2", f"real run {seed} failed: {type(exc).__name__}: {exc}")
+            report.real_findings.setdefault(
+                "D2", f"real run {seed} failed: {type(exc).__name__}: {exc}"
+            )
             continue
         finally:
             report.real_runs += 1
@@ -387,14 +417,22 @@ def conform(impl: str, budget: int = 300, trace_dir: Path = Path("traces"), real
             ce = _counterexample(impl, clause, text, scenario, trace, trace_dir)
             report.clauses.append(ClauseResult(clause, "violated", ce))
         elif clause in report.real_findings:
-            report.clauses.append(ClauseResult(clause, "violated", None,
-                                               "real threads only: " + report.real_findings[clause]))
+            report.clauses.append(
+                ClauseResult(
+                    clause, "violated", None, "real threads only: " + report.real_findings[clause]
+                )
+            )
         elif clause in CHECKED:
             report.clauses.append(ClauseResult(clause, "conforms"))
         else:
-            report.clauses.append(ClauseResult(
-                clause, "not applicable", None,
-                "not observable through the adapter protocol (refimpl's own tests check it)"))
+            report.clauses.append(
+                ClauseResult(
+                    clause,
+                    "not applicable",
+                    None,
+                    "not observable through the adapter protocol (refimpl's own tests check it)",
+                )
+            )
     return report
 
 
@@ -405,12 +443,15 @@ def main(impl: str, report_path: str | None, budget: int, trace_dir: Path) -> in
         if c.counterexample is not None:
             print(f"\n{c.clause}: {c.counterexample.text}")
             print(f"  minimal scenario: {json.dumps(c.counterexample.scenario, sort_keys=True)}")
-            print(f"  schedule: {c.counterexample.strategy} seed {c.counterexample.seed}, "
-                  f"{c.counterexample.preemptions} preemptions")
+            print(
+                f"  schedule: {c.counterexample.strategy} seed {c.counterexample.seed}, "
+                f"{c.counterexample.preemptions} preemptions"
+            )
             print(f"  vs refimpl: {c.counterexample.differs_from_refimpl}")
             print(f"  replay: {c.counterexample.replay}")
     if report_path:
         Path(report_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(report_path).write_text(json.dumps(report.to_json(), indent=1, sort_keys=True) + "\n",
-                                     encoding="utf-8")
+        Path(report_path).write_text(
+            json.dumps(report.to_json(), indent=1, sort_keys=True) + "\n", encoding="utf-8"
+        )
     return 1 if report.violated else 0

@@ -35,8 +35,13 @@ _SETTLE_TICK = 0.05  #: virtual seconds a settling driver waits for a sleeping h
 
 
 class Env(Protocol):
-    platform: Platform | None
-    scale: float  #: real seconds per scenario second
+    @property
+    def platform(self) -> Platform | None: ...
+
+    @property
+    def scale(self) -> float:
+        """Real seconds per scenario second."""
+        ...
 
     def now(self) -> float: ...
 
@@ -199,7 +204,9 @@ class _Run:
             with self.env.atomic():
                 self.busy.discard(role)
 
-    def send(self, role: int, expiry: float | None, droppable: bool, local: bool, hop: int = 0) -> None:
+    def send(
+        self, role: int, expiry: float | None, droppable: bool, local: bool, hop: int = 0
+    ) -> None:
         session = self.session
         assert session is not None
         env = self.env
@@ -293,14 +300,17 @@ class _Run:
     # the main thread -----------------------------------------------------------------------
     def main(self) -> None:
         scenario = self.scenario
-        self.session = session = self.adapter.open(scenario.settings(), self.env.platform, self.report)
+        self.session = session = self.adapter.open(
+            scenario.settings(), self.env.platform, self.report
+        )
         session.start()
         self.senders = [session.channel(spec.topic) for spec in scenario.channels]
         for role, spec in enumerate(scenario.channels):
             if spec.subscribed:
                 self.subscribe(role)
         handles = [
-            self.env.spawn(f"sender-{i}", self.play_thread(ops)) for i, ops in enumerate(scenario.threads)
+            self.env.spawn(f"sender-{i}", self.play_thread(ops))
+            for i, ops in enumerate(scenario.threads)
         ]
         for handle in handles:
             self.env.join(handle)
@@ -313,7 +323,10 @@ class _Run:
 def play_sim(
     scenario: Scenario, adapter: Adapter, strategy: SchedulingStrategy, max_steps: int = 200_000
 ) -> tuple[History, Scheduler]:
-    """Play *scenario* under the deterministic scheduler. Raises ExecutionAborted on deadlock/livelock."""
+    """Play *scenario* under the deterministic scheduler.
+
+    Raises ExecutionAborted on deadlock or livelock, with ``.history`` and ``.scheduler``.
+    """
     sched = Scheduler(strategy, max_steps)
     run = _Run(scenario, adapter, SimEnv(sched))
     try:

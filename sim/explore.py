@@ -71,7 +71,9 @@ class RunSpec:
 
     def scenario(self) -> Scenario:
         base = SIZES[self.size]
-        return scenario_from_seed(self.seed, replace(base, brokers=self.brokers, workers=self.workers))
+        return scenario_from_seed(
+            self.seed, replace(base, brokers=self.brokers, workers=self.workers)
+        )
 
     def command(self) -> str:
         parts = ["python -m sim run", f"--seed {self.seed}", f"--impl {self.impl}"]
@@ -154,7 +156,12 @@ def _result(spec: RunSpec, trace: Trace, trace_dir: Path | None, keep: bool) -> 
 def run_one(spec: RunSpec, trace_dir: Path | None = None, keep: bool = False) -> RunResult:
     """Run one spec; write its trace under *trace_dir* if it failed (or always, with *keep*)."""
     trace = record(
-        spec.scenario(), spec.impl, make_strategy(spec.strategy, spec.seed), spec.seed, spec.max_steps, judge
+        spec.scenario(),
+        spec.impl,
+        make_strategy(spec.strategy, spec.seed),
+        spec.seed,
+        spec.max_steps,
+        judge,
     )
     return _result(spec, trace, trace_dir, keep)
 
@@ -182,8 +189,20 @@ def explore_exhaustive(
     explorer = Exhaustive(preemption_bound, max_executions)
     results: list[RunResult] = []
     for n, execution in enumerate(explorer.executions()):
-        description = {"name": "exhaustive", "seed": spec.seed, "params": {"bound": preemption_bound, "n": n}}
-        trace = record(scenario, spec.impl, execution, spec.seed, spec.max_steps, judge, description=description)
+        description = {
+            "name": "exhaustive",
+            "seed": spec.seed,
+            "params": {"bound": preemption_bound, "n": n},
+        }
+        trace = record(
+            scenario,
+            spec.impl,
+            execution,
+            spec.seed,
+            spec.max_steps,
+            judge,
+            description=description,
+        )
         named = replace(spec, strategy=f"exhaustive{n}")
         result = _result(named, trace, trace_dir, keep=False)
         results.append(result)
@@ -228,7 +247,9 @@ class CampaignSummary:
             f"failures {len(self.failures)}",
         ]
         for r in self.failures:
-            lines.append(f"  FAIL {r.spec.impl} seed {r.spec.seed} ({r.spec.strategy}): {r.headline()}")
+            lines.append(
+                f"  FAIL {r.spec.impl} seed {r.spec.seed} ({r.spec.strategy}): {r.headline()}"
+            )
             lines.append(f"       replay: {r.replay_command()}")
             lines.append(f"       rerun:  {r.spec.command()}")
         return "\n".join(lines)
@@ -281,7 +302,10 @@ def progress_printer(stream: Any = sys.stderr) -> Callable[[int, int, int], None
         if tty:
             width = 30
             filled = width * done // total
-            stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} schedules, {failures} failures")
+            stream.write(
+                f"\r[{'#' * filled}{'.' * (width - filled)}] "
+                f"{done}/{total} schedules, {failures} failures"
+            )
             if done == total:
                 stream.write("\n")
             stream.flush()

@@ -29,7 +29,15 @@ from sim.scenario import (
     Unsubscribe,
 )
 
-__all__ = ["GenConfig", "HypothesisSource", "RandomSource", "Source", "generate", "scenario_from_seed", "scenarios"]
+__all__ = [
+    "GenConfig",
+    "HypothesisSource",
+    "RandomSource",
+    "Source",
+    "generate",
+    "scenario_from_seed",
+    "scenarios",
+]
 
 T = TypeVar("T")
 

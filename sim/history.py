@@ -48,7 +48,7 @@ __all__ = ["Event", "History", "MessageInfo"]
 
 
 class Event(NamedTuple):
-    index: int  #: position in the history
+    index: int  # type: ignore[assignment]  # position in the history (shadows tuple.index)
     time: float  #: the clock when it happened (virtual seconds, or seconds since start)
     thread: int  #: the thread that did it (virtual thread id, or a small real-thread number)
     kind: str
@@ -74,7 +74,9 @@ class History:
     messages: dict[int, MessageInfo] = field(default_factory=dict)
     topics: dict[int, str] = field(default_factory=dict)
 
-    def add(self, time: float, thread: int, kind: str, msg: int = -1, sub: int = -1, info: str = "") -> None:
+    def add(
+        self, time: float, thread: int, kind: str, msg: int = -1, sub: int = -1, info: str = ""
+    ) -> None:
         self.events.append(Event(len(self.events), time, thread, kind, msg, sub, info))
 
     def to_json(self) -> dict[str, Any]:

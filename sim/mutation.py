@@ -27,7 +27,9 @@ STRATEGIES = ("random", "pct")
 class MutantReport:
     name: str
     breaks: tuple[str, ...]  #: the clauses the mutant is meant to break
-    schedules: dict[str, int | None] = field(default_factory=dict)  #: strategy -> schedules to catch
+    schedules: dict[str, int | None] = field(
+        default_factory=dict
+    )  #: strategy -> schedules to catch
     caught_by: tuple[str, ...] = ()  #: clauses of the first counterexample's violations
     status: str = ""  #: ok/violation/deadlock/livelock/error of the first counterexample
     replay: str = ""  #: the one-line command that reproduces the first counterexample
@@ -76,7 +78,9 @@ def table(reports: list[MutantReport]) -> str:
     head = "| mutant | breaks | caught | caught by | schedules (random / pct) | replay |"
     rows = [head, "|---|---|---|---|---|---|"]
     for r in reports:
-        counts = " / ".join("-" if r.schedules.get(s) is None else str(r.schedules[s]) for s in STRATEGIES)
+        counts = " / ".join(
+            "-" if r.schedules.get(s) is None else str(r.schedules[s]) for s in STRATEGIES
+        )
         caught_by = " ".join(r.caught_by) or r.status
         rows.append(
             f"| {r.name} | {' '.join(r.breaks)} | {'yes' if r.caught else 'NO'} | {caught_by} | "
@@ -94,9 +98,14 @@ def main(budget: int = 400, json_path: str | None = None) -> int:
     for name in MUTANTS:
         report = hunt(name, budget, Path("traces"))
         reports.append(report)
-        print(f"{name}: {'caught' if report.caught else 'NOT CAUGHT'} ({report.seconds:.1f} s)", flush=True)
+        print(
+            f"{name}: {'caught' if report.caught else 'NOT CAUGHT'} ({report.seconds:.1f} s)",
+            flush=True,
+        )
     print(table(reports))
     if json_path:
         Path(json_path).parent.mkdir(parents=True, exist_ok=True)
-        Path(json_path).write_text(json.dumps([r.to_json() for r in reports], indent=1) + "\n", encoding="utf-8")
+        Path(json_path).write_text(
+            json.dumps([r.to_json() for r in reports], indent=1) + "\n", encoding="utf-8"
+        )
     return 0 if all(r.caught for r in reports) else 1

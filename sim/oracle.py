@@ -313,16 +313,26 @@ def check(history: History, *, tolerance: float = 0.0, complete: bool = True) ->
         if kind == "start":
             first = starts.setdefault(m * K + s, i)
             if first != i:
-                add("D1", m, s, (first, i),
-                    f"{found.sub(s)} received message {m} twice (exactly once)")
+                add(
+                    "D1",
+                    m,
+                    s,
+                    (first, i),
+                    f"{found.sub(s)} received message {m} twice (exactly once)",
+                )
             rec = per_sub.get(s)
             if rec is None:
                 rec = per_sub[s] = ([], [])
             stk = rec[0]
             if stk:
-                add("O3", m, s, (stk[-1], i),
+                add(
+                    "O3",
+                    m,
+                    s,
+                    (stk[-1], i),
                     f"{found.sub(s)} started message {m} while message "
-                    f"{events[stk[-1]][4]} was still running (one at a time)")
+                    f"{events[stk[-1]][4]} was still running (one at a time)",
+                )
             stk.append(i)
             rec[1].append(m)
             depth[th] = depth.get(th, 0) + 1
@@ -332,14 +342,24 @@ def check(history: History, *, tolerance: float = 0.0, complete: bool = True) ->
                 if bad is not None:
                     add(bad[0], m, s, (i,), f"{found.sub(s)}'s handler of message {m} {bad[1]}")
             if sdr >= 0:
-                add("S6", m, s, (sdr, i),
-                    f"{found.sub(s)} started message {m} after shutdown() returned")
+                add(
+                    "S6",
+                    m,
+                    s,
+                    (sdr, i),
+                    f"{found.sub(s)} started message {m} after shutdown() returned",
+                )
             if m in expiries:
                 exp = expiries[m]
                 if _us(t) >= _us(exp + tolerance):
-                    add("E2", m, s, (i,),
+                    add(
+                        "E2",
+                        m,
+                        s,
+                        (i,),
                         f"{found.sub(s)} started message {m} at {t:g}, at or after its "
-                        f"expiry {exp:g} (tolerance {tolerance:g})")
+                        f"expiry {exp:g} (tolerance {tolerance:g})",
+                    )
         elif kind == "end":
             rec = per_sub.get(s)
             if rec is not None:
@@ -375,17 +395,27 @@ def check(history: History, *, tolerance: float = 0.0, complete: bool = True) ->
                     seqs[m] = q
                     c = cap.get(m, -1)
                     if c >= 0 and q <= seqs[c]:
-                        add("O1", m, -1, (sr[c], sc[m], i),
+                        add(
+                            "O1",
+                            m,
+                            -1,
+                            (sr[c], sc[m], i),
                             f"message {m} got seq {q} although message {c} (seq {seqs[c]}) "
                             f"returned before message {m} was sent (seq order must follow "
-                            f"real time)")
+                            f"real time)",
+                        )
                     if max_seq_msg < 0 or q > max_seq:
                         max_seq = q
                         max_seq_msg = m
             c = sc.get(m, i)
             if 0 <= sdr < c:
-                add("S5", m, -1, (sdr, c, i),
-                    f"send of message {m} began after shutdown() returned but was accepted")
+                add(
+                    "S5",
+                    m,
+                    -1,
+                    (sdr, c, i),
+                    f"send of message {m} began after shutdown() returned but was accepted",
+                )
         elif kind == "drop":
             drops.append(i)
         elif kind == "sub_call":
@@ -422,8 +452,13 @@ def check(history: History, *, tolerance: float = 0.0, complete: bool = True) ->
     # per subscription: (sub, sub_call, sub_ret, unsub_call, unsub_ret), missing = never; an
     # unsubscribe that began before its subscribe returned may have been a no-op (A2)
     sub_recs = [
-        (s, subc.get(s, big), subr.get(s, big), uc.get(s, big),
-         ur.get(s, big) if uc.get(s, big) > subr.get(s, big) else big)
+        (
+            s,
+            subc.get(s, big),
+            subr.get(s, big),
+            uc.get(s, big),
+            ur.get(s, big) if uc.get(s, big) > subr.get(s, big) else big,
+        )
         for s in sorted(sub_topic)
     ]
     matching: dict[str, list[tuple[int, int, int, int, int]]] = {}
@@ -436,9 +471,14 @@ def check(history: History, *, tolerance: float = 0.0, complete: bool = True) ->
         own = sub_topic.get(s)
         internal = events[i][6]
         if own is not None and not match(own, internal):
-            add("T4", -1, s, (i,),
+            add(
+                "T4",
+                -1,
+                s,
+                (i,),
                 f"{found.sub(s)} received an internal-topic message on {internal!r}, "
-                f"which its topic does not match")
+                f"which its topic does not match",
+            )
 
     # rule 5: per-subscription start order -------------------------------------------------
     for s, (_, started) in per_sub.items():
@@ -449,18 +489,26 @@ def check(history: History, *, tolerance: float = 0.0, complete: bool = True) ->
         for m in started:
             ret = sr.get(m)
             if ret is not None and ret < best_c:
-                add("O2", m, s,
+                add(
+                    "O2",
+                    m,
+                    s,
                     (starts[best_c_msg * K + s], starts[m * K + s], ret, best_c),
                     f"{found.sub(s)} received message {best_c_msg} before message {m}, but the "
                     f"send of message {m} returned (event {ret}) before the send of message "
-                    f"{best_c_msg} began (event {best_c})")
+                    f"{best_c_msg} began (event {best_c})",
+                )
             mseq = seqs.get(m)
             if mseq is not None:
                 if best_q_msg >= 0 and mseq < best_q:
-                    add("O2", m, s,
+                    add(
+                        "O2",
+                        m,
+                        s,
                         (starts[best_q_msg * K + s], starts[m * K + s], sr[m], sr[best_q_msg]),
                         f"{found.sub(s)} received message {best_q_msg} before message {m}, but "
-                        f"message {m} was sent first (seq {mseq} < {best_q})")
+                        f"message {m} was sent first (seq {mseq} < {best_q})",
+                    )
                 if best_q_msg < 0 or mseq > best_q:
                     best_q = mseq
                     best_q_msg = m
@@ -474,8 +522,13 @@ def check(history: History, *, tolerance: float = 0.0, complete: bool = True) ->
     for m, q in seqs.items():
         other = by_seq.setdefault(q, m)
         if other != m:
-            add("O1", m, -1, (sr[other], sr[m]),
-                f"messages {other} and {m} were both given seq {q} (seqs are a total order)")
+            add(
+                "O1",
+                m,
+                -1,
+                (sr[other], sr[m]),
+                f"messages {other} and {m} were both given seq {q} (seqs are a total order)",
+            )
 
     # rules 8, 9, 3 (drops) ----------------------------------------------------------------
     ob = Obligations(delivered=sum(len(r[1]) for r in per_sub.values()))
@@ -491,9 +544,13 @@ def check(history: History, *, tolerance: float = 0.0, complete: bool = True) ->
             pair_drops.setdefault(m * K + s, []).append(i)
             st = starts.get(m * K + s)
             if st is not None:
-                add("D1", m, s, (st, i),
-                    f"{found.sub(s)} both started message {m} and reported it dropped "
-                    f"({reason})")
+                add(
+                    "D1",
+                    m,
+                    s,
+                    (st, i),
+                    f"{found.sub(s)} both started message {m} and reported it dropped ({reason})",
+                )
         else:
             msg_drops.setdefault(m, []).append(i)
             if starts_of_msg is None:
@@ -501,49 +558,93 @@ def check(history: History, *, tolerance: float = 0.0, complete: bool = True) ->
                 for j in starts.values():
                     starts_of_msg.setdefault(events[j][4], []).append(j)
             for j in starts_of_msg.get(m, ()):
-                add("D1", m, events[j][5], (j, i),
+                add(
+                    "D1",
+                    m,
+                    events[j][5],
+                    (j, i),
                     f"message {m} was reported dropped as a whole ({reason}) but "
-                    f"{found.sub(events[j][5])} started it")
+                    f"{found.sub(events[j][5])} started it",
+                )
         where = f"for {found.sub(s)}" if s >= 0 else "as a whole"
         if reason == "expired":
             deadline = expiries.get(m)
             if deadline is None:
-                add("E3", m, s, (i,),
-                    f"message {m} was dropped {where} as expired, but it has no expiry")
+                add(
+                    "E3",
+                    m,
+                    s,
+                    (i,),
+                    f"message {m} was dropped {where} as expired, but it has no expiry",
+                )
             elif _us(t) < _us(deadline - tolerance):
-                add("E3", m, s, (i,),
+                add(
+                    "E3",
+                    m,
+                    s,
+                    (i,),
                     f"message {m} was dropped {where} as expired at {t:g}, before its "
-                    f"expiry {deadline:g} (tolerance {tolerance:g})")
+                    f"expiry {deadline:g} (tolerance {tolerance:g})",
+                )
         elif reason == "shutdown":
             if sdc < 0 or i < sdc:
-                add("S3", m, s, (i,) if sdc < 0 else (i, sdc),
-                    f"message {m} was dropped {where} for shutdown before shutdown() began")
+                add(
+                    "S3",
+                    m,
+                    s,
+                    (i,) if sdc < 0 else (i, sdc),
+                    f"message {m} was dropped {where} for shutdown before shutdown() began",
+                )
             if info_m is not None and not info_m.droppable:
-                add("S2", m, s, (i,),
-                    f"non-droppable message {m} was dropped {where} for shutdown")
+                add("S2", m, s, (i,), f"non-droppable message {m} was dropped {where} for shutdown")
         elif reason == "unsubscribed":
             if s < 0:
-                add("W3", m, s, (i,),
-                    f"message {m} was dropped as a whole with reason 'unsubscribed'")
+                add(
+                    "W3",
+                    m,
+                    s,
+                    (i,),
+                    f"message {m} was dropped as a whole with reason 'unsubscribed'",
+                )
             elif uc.get(s, big) > i:
-                add("W3", m, s, (i,),
+                add(
+                    "W3",
+                    m,
+                    s,
+                    (i,),
                     f"message {m} was dropped for {found.sub(s)} as 'unsubscribed' before "
-                    f"its unsubscribe() began")
+                    f"its unsubscribe() began",
+                )
         else:
-            add("D2", m, s, (i,),
-                f"message {m} was dropped {where} with reason {reason!r}, which no rule permits")
+            add(
+                "D2",
+                m,
+                s,
+                (i,),
+                f"message {m} was dropped {where} with reason {reason!r}, which no rule permits",
+            )
 
     # rule 10: rejected sends --------------------------------------------------------------
     for m, i in se.items():
         if m in from_handler:
             if sdr < 0 or sdr > i:
-                add("S4", m, -1, (sc.get(m, -1), i),
+                add(
+                    "S4",
+                    m,
+                    -1,
+                    (sc.get(m, -1), i),
                     f"send of message {m} from a handler was rejected before shutdown() "
-                    f"returned (handlers may send while draining)")
+                    f"returned (handlers may send while draining)",
+                )
         elif sdc < 0 or sdc > i:
-            add("S4", m, -1, (sc.get(m, -1), i),
+            add(
+                "S4",
+                m,
+                -1,
+                (sc.get(m, -1), i),
                 f"send of message {m} was rejected ({events[i][6]}) although shutdown() "
-                f"had not begun")
+                f"had not begun",
+            )
 
     # rules 1, 2, 11: the matching pairs ---------------------------------------------------
     check_loss = complete
@@ -599,8 +700,20 @@ def check(history: History, *, tolerance: float = 0.0, complete: bool = True) ->
                 if q < 0:
                     unchecked += 1
                 elif st is None or st > q:
-                    _check_loss(found, events, messages, m, s, st, r, q, sdr, s_ucall,
-                                pair_drops.get(base + s, ()), msg_drops.get(m, ()))
+                    _check_loss(
+                        found,
+                        events,
+                        messages,
+                        m,
+                        s,
+                        st,
+                        r,
+                        q,
+                        sdr,
+                        s_ucall,
+                        pair_drops.get(base + s, ()),
+                        msg_drops.get(m, ()),
+                    )
             else:
                 may += 1
     ob.must, ob.may, ob.must_not, ob.unchecked = must, may, must_not, unchecked
@@ -610,8 +723,13 @@ def check(history: History, *, tolerance: float = 0.0, complete: bool = True) ->
             mt = msg_topic.get(m)
             st_ = sub_topic.get(s)
             if mt is not None and st_ is not None and not match(mt, st_):
-                add("T4", m, s, (j,),
-                    f"{found.sub(s)} received message {m} ({mt!r}), whose topic does not match")
+                add(
+                    "T4",
+                    m,
+                    s,
+                    (j,),
+                    f"{found.sub(s)} received message {m} ({mt!r}), whose topic does not match",
+                )
 
     violations = found.sorted()
     broken = {v.clause for v in violations}
@@ -636,23 +754,42 @@ def _forbidden_start(
     if m in se:
         e = se[m]
         if sdr >= 0 and c > sdr:
-            found.add("S5", m, s, (sdr, c, e, st),
-                      f"{found.sub(s)} received message {m}, whose send after shutdown() "
-                      f"returned was rejected")
+            found.add(
+                "S5",
+                m,
+                s,
+                (sdr, c, e, st),
+                f"{found.sub(s)} received message {m}, whose send after shutdown() "
+                f"returned was rejected",
+            )
         else:
-            found.add("S4", m, s, (c, e, st),
-                      f"{found.sub(s)} received message {m}, whose send was rejected")
+            found.add(
+                "S4",
+                m,
+                s,
+                (c, e, st),
+                f"{found.sub(s)} received message {m}, whose send was rejected",
+            )
     elif r is not None and r < s_call:
-        found.add("W2", m, s, (r, s_call, st),
-                  f"{found.sub(s)} received message {m}, whose send returned before "
-                  f"subscribe() began")
+        found.add(
+            "W2",
+            m,
+            s,
+            (r, s_call, st),
+            f"{found.sub(s)} received message {m}, whose send returned before subscribe() began",
+        )
     elif c > s_uret:
-        found.add("W2", m, s, (s_uret, c, st),
-                  f"{found.sub(s)} received message {m}, whose send began after "
-                  f"unsubscribe() returned")
+        found.add(
+            "W2",
+            m,
+            s,
+            (s_uret, c, st),
+            f"{found.sub(s)} received message {m}, whose send began after unsubscribe() returned",
+        )
     elif st < s_call:
-        found.add("W2", m, s, (st,),
-                  f"{found.sub(s)} received message {m} before subscribe() began")
+        found.add(
+            "W2", m, s, (st,), f"{found.sub(s)} received message {m} before subscribe() began"
+        )
 
 
 def _check_loss(
@@ -701,25 +838,50 @@ def _check_loss(
     if resolved is not None:
         how = "started" if resolved == st else "dropped"
         if at_shutdown:
-            found.add("S1", m, s, (r, q, resolved),
-                      f"{who}: shutdown() returned (event {q}) before it drained; the pair was "
-                      f"{how} only at event {resolved}")
+            found.add(
+                "S1",
+                m,
+                s,
+                (r, q, resolved),
+                f"{who}: shutdown() returned (event {q}) before it drained; the pair was "
+                f"{how} only at event {resolved}",
+            )
         else:
-            found.add("D2", m, s, (r, q, resolved),
-                      f"{who}: not delivered and no drop reported by the settle (event {q}); "
-                      f"{how} only at event {resolved}")
+            found.add(
+                "D2",
+                m,
+                s,
+                (r, q, resolved),
+                f"{who}: not delivered and no drop reported by the settle (event {q}); "
+                f"{how} only at event {resolved}",
+            )
     elif any_drop >= 0:
-        found.add("W1", m, s, (r, q, any_drop),
-                  f"{who}: required delivery was dropped ({events[any_drop][6]}) for a reason "
-                  f"no rule permits here")
+        found.add(
+            "W1",
+            m,
+            s,
+            (r, q, any_drop),
+            f"{who}: required delivery was dropped ({events[any_drop][6]}) for a reason "
+            f"no rule permits here",
+        )
     elif at_shutdown and not droppable and not expiring:
-        found.add("S2", m, s, (r, q),
-                  f"{who}: non-droppable message without expiry neither delivered nor "
-                  f"dropped when {point} (event {q})")
+        found.add(
+            "S2",
+            m,
+            s,
+            (r, q),
+            f"{who}: non-droppable message without expiry neither delivered nor "
+            f"dropped when {point} (event {q})",
+        )
     else:
-        found.add("D2", m, s, (r, q),
-                  f"{who}: not delivered and no drop reported by the time {point} "
-                  f"(event {q}): silent loss")
+        found.add(
+            "D2",
+            m,
+            s,
+            (r, q),
+            f"{who}: not delivered and no drop reported by the time {point} "
+            f"(event {q}): silent loss",
+        )
 
 
 # benchmark --------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from refimpl._seam import Empty
@@ -20,7 +20,7 @@ from sim.scheduler import Scheduler, VThread
 __all__ = ["EPOCH", "SimCondition", "SimLock", "SimPlatform", "SimQueue", "SimThread"]
 
 #: Virtual time 0.0. Fixed, so traces are the same on every machine.
-EPOCH = datetime(2030, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(2030, 1, 1, tzinfo=UTC)
 
 
 class SimLock:
@@ -208,7 +208,7 @@ class SimPlatform:
 
     def to_aware(self, moment: datetime) -> datetime:
         # Deterministic on every machine: a naive datetime is read as UTC in simulation.
-        return moment.replace(tzinfo=timezone.utc)
+        return moment.replace(tzinfo=UTC)
 
     def start_thread(self, name: str, target: Callable[[], None]) -> SimThread:
         self.sched.point("start " + name)

@@ -59,7 +59,9 @@ def check_sim(
     outcome = trace.outcome
     if outcome["status"] != "ok":
         path = _save(trace)
-        lines = [f"{impl}: {outcome['status']} ({trace.steps} steps, {trace.preemptions} preemptions)"]
+        lines = [
+            f"{impl}: {outcome['status']} ({trace.steps} steps, {trace.preemptions} preemptions)"
+        ]
         lines += [f"  [{v['clause']}] {v['text']}" for v in outcome.get("violations", [])]
         if trace.error:
             lines.append(f"  {trace.error}")

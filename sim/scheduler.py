@@ -82,7 +82,7 @@ class VThread:
         return f"<VThread {self.id} {self.name} {state} {self.waiting}>"
 
 
-class _Teardown(greenlet.GreenletExit):
+class _Teardown(greenlet.GreenletExit):  # type: ignore[misc]
     """Thrown into threads left blocked when the execution ends."""
 
 
@@ -138,7 +138,7 @@ class Scheduler:
             except ExecutionAborted as exc:
                 if self.error is None:
                     self.error = exc
-            except BaseException as exc:  # noqa: BLE001 - surfaced by run()
+            except BaseException as exc:
                 if self.failure is None and self.error is None and not self._tearing_down:
                     self.failure = exc
             self._exit(thread)
@@ -245,9 +245,13 @@ class Scheduler:
                     t.quiesce = False
                     self.wake(t)
                 continue
-            deadlines = [t.deadline for t in self.threads if t.state == BLOCKED and t.deadline is not None]
+            deadlines = [
+                t.deadline for t in self.threads if t.state == BLOCKED and t.deadline is not None
+            ]
             if not deadlines:
-                blocked = ", ".join(f"{t.name} on {t.waiting}" for t in self.threads if t.state == BLOCKED)
+                blocked = ", ".join(
+                    f"{t.name} on {t.waiting}" for t in self.threads if t.state == BLOCKED
+                )
                 self.error = Deadlock(f"deadlock at step {self.steps}: {blocked}")
                 return None
             self.time = min(deadlines)
@@ -289,7 +293,7 @@ class Scheduler:
                 self.current = t
                 try:
                     t.glet.throw(_Teardown)
-                except BaseException:  # noqa: BLE001 - the execution is over; nothing to report
+                except BaseException:
                     t.state = DONE
         self.current = None
         self._tearing_down = False

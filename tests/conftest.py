@@ -32,7 +32,9 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "spec(*clauses): the spec clauses (specs/channels.md) a test checks")
+    config.addinivalue_line(
+        "markers", "spec(*clauses): the spec clauses (specs/channels.md) a test checks"
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -52,7 +52,9 @@ def test_every_clause_is_cited_by_a_test() -> None:
 
 
 def test_every_citation_names_a_clause() -> None:
-    unknown = {c: files for c, files in cited_clauses().items() if c != "*" and c not in spec_clauses()}
+    unknown = {
+        c: files for c, files in cited_clauses().items() if c != "*" and c not in spec_clauses()
+    }
     assert not unknown, f"tests cite clauses the spec does not have: {unknown}"
 
 

@@ -37,7 +37,9 @@ def load_adapter(name: str) -> Adapter:
         factory = getattr(import_module(module_name), attr)
         adapter: Adapter = factory()
         return adapter
-    raise ValueError(f"unknown implementation {name!r} (refimpl, mutant:NAME, lona, module:factory)")
+    raise ValueError(
+        f"unknown implementation {name!r} (refimpl, mutant:NAME, lona, module:factory)"
+    )
 
 
 def adapter_names() -> list[str]:

@@ -39,7 +39,12 @@ class Session(Protocol):
     def unsubscribe(self, channel: Any) -> None: ...
 
     def send(
-        self, channel: Any, data: dict[str, Any], expiry: timedelta | None, local: bool, droppable: bool
+        self,
+        channel: Any,
+        data: dict[str, Any],
+        expiry: timedelta | None,
+        local: bool,
+        droppable: bool,
     ) -> str:
         """Send; return the implementation's sequence number as text, or "" if it has none."""
         ...
@@ -54,4 +59,6 @@ class Session(Protocol):
 class Adapter(Protocol):
     name: str
 
-    def open(self, settings: dict[str, Any], platform: Platform | None, report: Report) -> Session: ...
+    def open(
+        self, settings: dict[str, Any], platform: Platform | None, report: Report
+    ) -> Session: ...

@@ -108,8 +108,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Self
 
-import lona  # type: ignore[import-untyped]
-import lona.channels as lona_channels  # type: ignore[import-untyped]
+import lona
+import lona.channels as lona_channels
 
 from refimpl._seam import Platform
 from sim.adapters.base import Handler, Report

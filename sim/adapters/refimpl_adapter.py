@@ -30,7 +30,12 @@ class RefimplSession:
         channel.unsubscribe()
 
     def send(
-        self, channel: Channel, data: dict[str, Any], expiry: timedelta | None, local: bool, droppable: bool
+        self,
+        channel: Channel,
+        data: dict[str, Any],
+        expiry: timedelta | None,
+        local: bool,
+        droppable: bool,
     ) -> str:
         return str(channel.send(data, expiry=expiry, local=local, droppable=droppable).seq)
 
@@ -50,8 +55,12 @@ class RefimplAdapter:
         self.runtime_class = runtime_class
         self.name = name
 
-    def open(self, settings: dict[str, Any], platform: Platform | None, report: Report) -> RefimplSession:
-        def observer(kind: str, message: Message | None, channel: Channel | None, detail: str) -> None:
+    def open(
+        self, settings: dict[str, Any], platform: Platform | None, report: Report
+    ) -> RefimplSession:
+        def observer(
+            kind: str, message: Message | None, channel: Channel | None, detail: str
+        ) -> None:
             if kind in ("drop", "route") and message is not None:
                 report(kind, message.data, channel, detail)
 

@@ -15,7 +15,9 @@ BUDGET = 400  #: seeds per strategy; the slowest mutant needs about 30 (see `mak
 @pytest.mark.parametrize("name", list(MUTANTS))
 def test_mutant_is_caught(name: str, tmp_path: Path) -> None:
     report = hunt(name, BUDGET, tmp_path)
-    assert report.caught, f"mutant {name} ({report.breaks}) survived {BUDGET} seeds of random and PCT"
+    assert report.caught, (
+        f"mutant {name} ({report.breaks}) survived {BUDGET} seeds of random and PCT"
+    )
     assert report.replay.startswith("python -m sim replay ")
     assert Path(report.replay.split()[-1]).exists()
     assert "yes" in table([report])

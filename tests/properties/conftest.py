@@ -1,4 +1,4 @@
-"""``pytest tests/properties --impl NAME`` runs the property suite against another implementation."""
+"""``pytest tests/properties --impl NAME``: the property suite against another implementation."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--impl",
         default="refimpl",
-        help="implementation under test: refimpl | mutant:NAME | lona | lona-1worker | module:factory",
+        help="implementation under test: refimpl | mutant:NAME | lona | module:factory",
     )
 
 

@@ -16,5 +16,7 @@ COPIES = GenConfig(weights=(85, 5, 5, 0, 5, 0), expiries=(None,), droppable_perc
 
 @pytest.mark.spec("C1", "C2", "C3", "C4")
 @given(scenario=scenarios(COPIES), data=st.data())
-def test_no_holder_sees_another_holders_change_and_nested_objects_are_shared(impl: str, scenario, data) -> None:  # type: ignore[no-untyped-def]
+def test_no_holder_sees_another_holders_change_and_nested_objects_are_shared(
+    impl: str, scenario, data
+) -> None:  # type: ignore[no-untyped-def]
     check_sim(impl, scenario, HypothesisSchedule(data))

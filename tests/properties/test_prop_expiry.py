@@ -11,10 +11,14 @@ from sim.generate import GenConfig, scenarios
 from sim.properties import check_sim
 from sim.strategies.hypothesis_schedule import HypothesisSchedule
 
-EXPIRY = GenConfig(weights=(60, 5, 5, 20, 10, 0), expiries=(0.5, 1.0, 0.0, None, 2.0, 3.0), droppable_percent=0)
+EXPIRY = GenConfig(
+    weights=(60, 5, 5, 20, 10, 0), expiries=(0.5, 1.0, 0.0, None, 2.0, 3.0), droppable_percent=0
+)
 
 
 @pytest.mark.spec("E1", "E2", "E3", "E4", "D2")
 @given(scenario=scenarios(EXPIRY), data=st.data())
-def test_no_handler_starts_at_or_after_the_deadline_and_every_expiry_is_reported(impl: str, scenario, data) -> None:  # type: ignore[no-untyped-def]
+def test_no_handler_starts_at_or_after_the_deadline_and_every_expiry_is_reported(
+    impl: str, scenario, data
+) -> None:  # type: ignore[no-untyped-def]
     check_sim(impl, scenario, HypothesisSchedule(data))

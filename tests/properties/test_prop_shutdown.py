@@ -15,5 +15,7 @@ SHUTDOWN = GenConfig(weights=(60, 5, 5, 5, 5, 20), droppable_percent=50)
 
 @pytest.mark.spec("S1", "S2", "S3", "S4", "S5", "S6", "D2")
 @given(scenario=scenarios(SHUTDOWN), data=st.data())
-def test_graceful_shutdown_delivers_what_it_must_and_reports_what_it_drops(impl: str, scenario, data) -> None:  # type: ignore[no-untyped-def]
+def test_graceful_shutdown_delivers_what_it_must_and_reports_what_it_drops(
+    impl: str, scenario, data
+) -> None:  # type: ignore[no-untyped-def]
     check_sim(impl, scenario, HypothesisSchedule(data))

@@ -11,13 +11,29 @@ from pathlib import Path
 
 def sim(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "sim", *args], cwd=cwd, capture_output=True, text=True, timeout=300, check=False
+        [sys.executable, "-m", "sim", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
 def test_the_same_seed_writes_a_byte_identical_trace_in_separate_processes(tmp_path: Path) -> None:
     for name in ("a.json", "b.json"):
-        done = sim("run", "--seed", "7", "--strategy", "pct", "--size", "l", "--trace-out", name, cwd=tmp_path)
+        done = sim(
+            "run",
+            "--seed",
+            "7",
+            "--strategy",
+            "pct",
+            "--size",
+            "l",
+            "--trace-out",
+            name,
+            cwd=tmp_path,
+        )
         assert done.returncode == 0, done.stdout + done.stderr
     assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
     assert json.loads((tmp_path / "a.json").read_text())["format"] == "chanspec-trace/1"
@@ -35,7 +51,12 @@ def test_a_failure_prints_a_replay_command_that_reproduces_it(tmp_path: Path) ->
 
 
 def test_a_tampered_trace_is_reported_as_divergent(tmp_path: Path) -> None:
-    assert sim("run", "--seed", "4", "--workers", "3", "--trace-out", "t.json", cwd=tmp_path).returncode == 0
+    assert (
+        sim(
+            "run", "--seed", "4", "--workers", "3", "--trace-out", "t.json", cwd=tmp_path
+        ).returncode
+        == 0
+    )
     data = json.loads((tmp_path / "t.json").read_text())
     data["decisions"][0] = 999  # no such thread
     (tmp_path / "t.json").write_text(json.dumps(data))
@@ -47,15 +68,32 @@ def test_a_tampered_trace_is_reported_as_divergent(tmp_path: Path) -> None:
 def test_campaign_summary_and_exit_status(tmp_path: Path) -> None:
     ok = sim("campaign", "--seeds", "0..39", cwd=tmp_path)
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert "schedules 40" in ok.stdout and "failures 0" in ok.stdout and "distinct interleavings" in ok.stdout
+    assert (
+        "schedules 40" in ok.stdout
+        and "failures 0" in ok.stdout
+        and "distinct interleavings" in ok.stdout
+    )
     bad = sim("campaign", "--seeds", "0..9", "--impl", "mutant:deep_copy", cwd=tmp_path)
     assert bad.returncode == 1
-    assert "replay: python -m sim replay traces/" in bad.stdout and "rerun:  python -m sim run" in bad.stdout
+    assert (
+        "replay: python -m sim replay traces/" in bad.stdout
+        and "rerun:  python -m sim run" in bad.stdout
+    )
 
 
 def test_exhaustive_search_reports_how_many_schedules_it_explored(tmp_path: Path) -> None:
-    done = sim("run", "--seed", "2", "--strategy", "exhaustive", "--preemption-bound", "1", "--budget", "300",
-               cwd=tmp_path)
+    done = sim(
+        "run",
+        "--seed",
+        "2",
+        "--strategy",
+        "exhaustive",
+        "--preemption-bound",
+        "1",
+        "--budget",
+        "300",
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stdout
     assert "schedules explored" in done.stdout
 

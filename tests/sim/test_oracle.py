@@ -1048,8 +1048,12 @@ def _far_expiries(scenario: Scenario) -> Scenario:
     """On real threads, keep expiries away from delivery times: 0 stays 0, others are far."""
     threads = tuple(
         tuple(
-            Send(op.channel, None if op.expiry is None else (0.0 if op.expiry == 0 else 50.0),
-                 op.droppable, op.local)
+            Send(
+                op.channel,
+                None if op.expiry is None else (0.0 if op.expiry == 0 else 50.0),
+                op.droppable,
+                op.local,
+            )
             if isinstance(op, Send)
             else op
             for op in ops
