@@ -32,7 +32,8 @@ class MutantReport:
     )  #: strategy -> schedules to catch
     caught_by: tuple[str, ...] = ()  #: clauses of the first counterexample's violations
     status: str = ""  #: ok/violation/deadlock/livelock/error of the first counterexample
-    replay: str = ""  #: the one-line command that reproduces the first counterexample
+    replay: str = ""  #: replays the first counterexample's saved trace
+    rerun: str = ""  #: regenerates it from its seed, on any machine
     seconds: float = 0.0
 
     @property
@@ -48,6 +49,7 @@ class MutantReport:
             "status": self.status,
             "schedules": self.schedules,
             "replay": self.replay,
+            "rerun": self.rerun,
             "seconds": round(self.seconds, 3),
         }
 
@@ -69,13 +71,14 @@ def hunt(name: str, budget: int = 400, trace_dir: Path | None = None) -> MutantR
                     report.caught_by = tuple(sorted({v["clause"] for v in result.violations}))
                     report.status = result.status
                     report.replay = result.replay_command()
+                    report.rerun = result.spec.command()
                 break
     report.seconds = time.perf_counter() - started
     return report
 
 
 def table(reports: list[MutantReport]) -> str:
-    head = "| mutant | breaks | caught | caught by | schedules (random / pct) | replay |"
+    head = "| mutant | breaks | caught | caught by | schedules (random / pct) | reproduce |"
     rows = [head, "|---|---|---|---|---|---|"]
     for r in reports:
         counts = " / ".join(
@@ -84,7 +87,7 @@ def table(reports: list[MutantReport]) -> str:
         caught_by = " ".join(r.caught_by) or r.status
         rows.append(
             f"| {r.name} | {' '.join(r.breaks)} | {'yes' if r.caught else 'NO'} | {caught_by} | "
-            f"{counts} | `{r.replay}` |"
+            f"{counts} | `{r.rerun}` |"
         )
     caught = sum(r.caught for r in reports)
     rows.append(f"\n{caught}/{len(reports)} mutants caught.")
