@@ -44,7 +44,7 @@ class Channel:
 
     @classmethod
     def get_channels(cls, topic: str, *, runtime: Runtime | None = None) -> list[Channel]:
-        """The channels subscribed to a topic that matches *topic* (default runtime unless given)."""
+        """The channels subscribed to a topic matching *topic* (default runtime unless given)."""
         return (runtime if runtime is not None else default_runtime()).get_channels(topic)
 
     @property
@@ -61,7 +61,7 @@ class Channel:
         return self._runtime
 
     def subscribe(self, handler: Callable[[Message], Any]) -> None:
-        """Subscribe with *handler*; RuntimeError if already subscribed, TypeError if not callable."""
+        """Subscribe *handler*: RuntimeError if already subscribed, TypeError if not callable."""
         self._runtime._subscribe(self, handler)
 
     def unsubscribe(self) -> None:

@@ -81,6 +81,14 @@ class Message:
         message._origin = self
         return message
 
+    def _bare_copy(self) -> Message:
+        """A subscriber's copy without the payload (for reporting a failed copy)."""
+        message = Message(
+            self.topic, {}, self.expiry, self.local, self.droppable, self.seq, self._clock
+        )
+        message._origin = self
+        return message
+
     def _mark_dropped(self) -> None:
         self._dropped = True
         if self._origin is not None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from copy import copy
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from logging import getLogger
 from typing import TYPE_CHECKING, Any
@@ -33,7 +33,7 @@ from refimpl.errors import ShutdownError
 from refimpl.message import Message
 from refimpl.pool import WorkerPool
 from refimpl.registry import Snapshot, Subscription
-from refimpl.settings import Settings, resolve_class
+from refimpl.settings import Settings, resolve_worker_class
 
 if TYPE_CHECKING:
     from refimpl.channel import Channel
@@ -89,6 +89,13 @@ class Runtime:
         observer: Observer | None = None,
     ) -> None:
         self.settings = Settings.from_any(settings)
+        # Resolve the worker classes now, so that a bad setting fails here (spec R1).
+        self._broker_cls = resolve_worker_class(
+            self.settings.CHANNEL_MESSAGE_BROKER_CLASS, "CHANNEL_MESSAGE_BROKER_CLASS"
+        )
+        self._worker_cls = resolve_worker_class(
+            self.settings.CHANNEL_TASK_WORKER_CLASS, "CHANNEL_TASK_WORKER_CLASS"
+        )
         self.platform: Platform = platform if platform is not None else RealPlatform()
         self._observer = observer
         self._lock = self.platform.lock()
@@ -122,21 +129,24 @@ class Runtime:
 
     def start(self) -> Runtime:
         """Start the broker and task-worker threads. Idempotent; a stopped runtime can't restart."""
-        s = self.settings
-        broker_cls = resolve_class(s.CHANNEL_MESSAGE_BROKER_CLASS, "CHANNEL_MESSAGE_BROKER_CLASS")
-        worker_cls = resolve_class(s.CHANNEL_TASK_WORKER_CLASS, "CHANNEL_TASK_WORKER_CLASS")
         with self._lock:
             if self._state is State.STOPPED:
                 raise ShutdownError("this runtime was shut down; create a new one")
             if self._state is not State.NEW:
                 return self
             self._state = State.RUNNING
-            timeout = float(s.CHANNEL_WORKER_TIMEOUT)
-            self.workers = [broker_cls(self, timeout) for _ in range(s.MAX_CHANNEL_MESSAGE_BROKER_THREADS)]
-            self.workers += [worker_cls(self, timeout) for _ in range(s.MAX_CHANNEL_TASK_WORKER_THREADS)]
+            self._spawn_locked()
+        return self
+
+    def _spawn_locked(self) -> None:
+        # Under the lock, so that a concurrent shutdown() sees every thread it must join.
+        s = self.settings
+        timeout = float(s.CHANNEL_WORKER_TIMEOUT)
+        brokers, workers = s.MAX_CHANNEL_MESSAGE_BROKER_THREADS, s.MAX_CHANNEL_TASK_WORKER_THREADS
+        self.workers = [self._broker_cls(self, timeout) for _ in range(brokers)]
+        self.workers += [self._worker_cls(self, timeout) for _ in range(workers)]
         for worker in self.workers:
             self.pool.spawn(worker._loop)
-        return self
 
     def join(self, timeout: float | None = None) -> bool:
         """Block until every message sent so far is routed and every delivery has finished.
@@ -164,21 +174,25 @@ class Runtime:
         non-droppable messages are delivered.
         """
         self._refuse_from_worker("shutdown")
-        if self._state is State.NEW:
-            self.start()
         with self._lock:
-            first = self._state is State.RUNNING
-            if first:
+            if self._state < State.CLOSING:
+                never_started = self._state is State.NEW
+                # Closing before a never-started runtime's threads exist: shutdown began
+                # before anything ran, so its droppable messages are dropped (S3).
                 self._state = State.CLOSING
                 self._emit("shutdown_begin", None, None, "")
+                if never_started:
+                    self._spawn_locked()
             while self._pending:
                 self._idle.wait()
-            if self._state is State.STOPPED:
-                return
-            self._state = State.STOPPED
-            self._emit("shutdown_end", None, None, "")
-        for worker in self.workers:
-            (self._messages if worker.queue_name == "messages" else self._ready).put(STOP)
+            stopper = self._state is not State.STOPPED
+            if stopper:
+                self._state = State.STOPPED
+                self._emit("shutdown_end", None, None, "")
+        if stopper:
+            for worker in self.workers:
+                (self._messages if worker.queue_name == "messages" else self._ready).put(STOP)
+        # Every caller, not only the one that stopped the threads, returns after they exited.
         self.pool.join()
 
     def __enter__(self) -> Runtime:
@@ -255,7 +269,12 @@ class Runtime:
         elif isinstance(expiry, timedelta):
             deadline = self._now() + expiry
         elif isinstance(expiry, datetime):
-            deadline = expiry if expiry.tzinfo is not None else self.platform.to_aware(expiry)
+            # Normalise at the call site: aware -> UTC; naive (no tzinfo, or a tzinfo whose
+            # utcoffset() is None) -> local time. The broker then only compares aware UTC.
+            if expiry.utcoffset() is None:
+                deadline = self.platform.to_aware(expiry.replace(tzinfo=None))
+            else:
+                deadline = expiry.astimezone(UTC)
         else:
             raise TypeError(
                 f"expiry must be a datetime, a timedelta or None, not {type(expiry).__name__}"
@@ -278,7 +297,9 @@ class Runtime:
         return message
 
     # used by the workers -----------------------------------------------------------------
-    def _emit(self, kind: str, message: Message | None, channel: Channel | None, detail: str) -> None:
+    def _emit(
+        self, kind: str, message: Message | None, channel: Channel | None, detail: str
+    ) -> None:
         if self._observer is not None:
             self._observer(kind, message, channel, detail)
 
@@ -287,7 +308,9 @@ class Runtime:
         logger.debug("dropped %r for %r: %s", message, channel, reason)
         self._emit("drop", message, channel, reason)
 
-    def _commit_route(self, message: Message, deliveries: list[tuple[Subscription, Message]]) -> None:
+    def _commit_route(
+        self, message: Message, deliveries: list[tuple[Subscription, Message]]
+    ) -> None:
         """Append a message's deliveries to the mailboxes, in ``seq`` order (spec O2)."""
         with self._lock:
             while self._next_route != message.seq:
@@ -324,6 +347,11 @@ class Runtime:
         with self._lock:
             self._worker_idents.add(self.platform.ident())
 
+    def _unregister_worker_thread(self) -> None:
+        # A dead thread's identifier may be reused by an unrelated thread later.
+        with self._lock:
+            self._worker_idents.discard(self.platform.ident())
+
 
 # the process-wide default runtime -------------------------------------------------------
 _default: Runtime | None = None
@@ -331,7 +359,7 @@ _default_lock = RealPlatform().lock()
 
 
 def default_runtime() -> Runtime:
-    """The runtime that ``Channel(...)`` uses without ``runtime=``; created and started on first use."""
+    """The runtime of ``Channel(...)`` without ``runtime=``; created and started on first use."""
     global _default
     with _default_lock:
         if _default is None or _default.state is State.STOPPED:

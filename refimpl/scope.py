@@ -31,7 +31,9 @@ def _log_error(exc: BaseException, channel: Channel, message: Message) -> None:
 class Scope:
     """A group of subscriptions that end together."""
 
-    def __init__(self, runtime: Runtime | None = None, on_error: ErrorHandler | None = None) -> None:
+    def __init__(
+        self, runtime: Runtime | None = None, on_error: ErrorHandler | None = None
+    ) -> None:
         self._runtime = runtime
         self._on_error = on_error if on_error is not None else _log_error
         self._channels: list[Channel] = []

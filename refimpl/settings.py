@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 from importlib import import_module
 from typing import Any
 
-__all__ = ["Settings", "resolve_class"]
+__all__ = ["Settings", "resolve_class", "resolve_worker_class"]
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,21 @@ def resolve_class(spec: str | type, setting: str) -> type:
     module_name, _, attr = spec.rpartition(".")
     if not module_name:
         raise ValueError(f"{setting}: {spec!r} is not a dotted path")
-    found: Any = getattr(import_module(module_name), attr, None)
+    try:
+        module = import_module(module_name)
+    except ImportError as exc:
+        raise ValueError(f"{setting}: cannot import {module_name!r}: {exc}") from exc
+    found: Any = getattr(module, attr, None)
     if not isinstance(found, type):
         raise ValueError(f"{setting}: {spec!r} does not name a class")
+    return found
+
+
+def resolve_worker_class(spec: str | type, setting: str) -> type:
+    """``resolve_class``, and the class must derive from ``refimpl.Worker`` (TypeError if not)."""
+    from refimpl.worker import Worker
+
+    found = resolve_class(spec, setting)
+    if not issubclass(found, Worker):
+        raise TypeError(f"{setting}: {found!r} is not a subclass of refimpl.Worker")
     return found

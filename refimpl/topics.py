@@ -55,7 +55,12 @@ def validate_topic(topic: object) -> str:
     while i < n:
         ch = topic[i]
         if ch == "[":
-            i = _class_end(topic, i)
+            end = _class_end(topic, i)
+            # the class's own characters must not be surrogates either
+            bad = next((k for k in range(i + 1, end) if "\ud800" <= topic[k] <= "\udfff"), None)
+            if bad is not None:
+                raise TopicError(f"bad topic {topic!r}: surrogate code point at index {bad}")
+            i = end
             continue
         if "\ud800" <= ch <= "\udfff":
             raise TopicError(f"bad topic {topic!r}: surrogate code point at index {i}")

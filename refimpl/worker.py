@@ -98,10 +98,16 @@ class Worker:
     def schedule_task(self, channel: Channel, message: Message) -> None:
         """Schedule *message* for *channel*; delivered after ``run()`` returns, in send order."""
         sub = message._snapshot.by_channel.get(channel) or channel._sub
-        if sub is None:
-            self.runtime._drop(message._copy_for_subscriber(), channel, "unsubscribed")
+        try:
+            copy_ = message._copy_for_subscriber()
+        except Exception:  # a dict subclass whose copy fails: reported, never silent (D2)
+            logger.exception("could not copy %r for %r; the delivery is dropped", message, channel)
+            self.runtime._drop(message._bare_copy(), channel, "error")
             return
-        self._deliveries.append((sub, message._copy_for_subscriber()))
+        if sub is None:
+            self.runtime._drop(copy_, channel, "unsubscribed")
+            return
+        self._deliveries.append((sub, copy_))
 
     # task-worker side ------------------------------------------------------------------
     def get_task(self) -> Task:
@@ -129,17 +135,20 @@ class Worker:
     def _loop(self) -> None:
         rt = self.runtime
         rt._register_worker_thread()
-        while True:
-            try:
-                self.run()
-            except _Stop:
-                return
-            except (Empty, TimeoutError):
-                pass
-            except Exception:
-                logger.exception("%r: run() raised; the thread goes on", self)
-            finally:
-                self._finish()
+        try:
+            while True:
+                try:
+                    self.run()
+                except _Stop:
+                    return
+                except (Empty, TimeoutError):
+                    pass
+                except Exception:
+                    logger.exception("%r: run() raised; the thread goes on", self)
+                finally:
+                    self._finish()
+        finally:
+            rt._unregister_worker_thread()
 
     def _finish(self) -> None:
         message, self._message = self._message, None
@@ -179,11 +188,12 @@ class TaskWorker(Worker):
     def run(self) -> None:
         task = self.get_task()
         handler = task.handler
-        if handler is None:  # custom brokers only: the default path drops these in get_task
+        if handler is None:  # unsubscribed after get_task()'s check: a drop, reported (W3, D2)
+            self.runtime._drop(task.message, task.channel, "unsubscribed")
             return
         try:
             handler(task.message)
-        except Exception as exc:
+        except BaseException as exc:  # even SystemExit must not end a worker thread (H1)
             logger.exception(
                 "exception was raised while running %r of %r on %r",
                 handler,

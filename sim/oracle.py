@@ -49,7 +49,8 @@ violations sorted by their first witness):
 9. [S6] a ``start`` after ``shutdown_ret``. [S3] a ``drop`` ``shutdown`` before
    ``shutdown_call``. [S2] a ``drop`` ``shutdown`` of a non-droppable message. [W3] a
    ``drop`` ``unsubscribed`` of the whole message, or of a subscription without an
-   ``unsub_call`` before the drop. [D2] a ``drop`` with an unknown reason.
+   ``unsub_call`` before the drop. [D2] a ``drop`` with an unknown reason (the known ones:
+   ``expired``, ``shutdown``, ``unsubscribed``, and ``error`` for a payload whose copy failed).
 10. [S4] a rejected send (``send_err``) although no ``shutdown_call`` precedes the
     ``send_err``; or, for a send made inside a handler (the sending thread is between
     a ``start`` and its ``end`` at ``send_call``), although no ``shutdown_ret``
@@ -153,7 +154,7 @@ _BAD_INFO = {
     ),
 }
 
-_PERMITTED_REASONS = ("expired", "shutdown", "unsubscribed")
+_PERMITTED_REASONS = ("expired", "shutdown", "unsubscribed", "error")
 
 _KEY = 1 << 32  # pair key: msg * _KEY + sub (sub ids are small non-negative ints)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -38,6 +39,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _quiet_handler_errors() -> None:
-    """Scenario handlers raise on purpose; keep their logged tracebacks out of the output."""
-    logging.getLogger("refimpl").setLevel(logging.CRITICAL)
+def _quiet_handler_errors() -> Iterator[None]:
+    """Scenario handlers raise on purpose; keep their logged tracebacks out of the output.
+
+    Tests that assert on log records set the level of ``refimpl.channels`` themselves.
+    """
+    logger = logging.getLogger("refimpl")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    yield
+    logger.setLevel(level)
