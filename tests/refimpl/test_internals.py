@@ -1,0 +1,89 @@
+"""Small behaviours of refimpl's parts: the real seam's queue, the pool, the routing cache,
+custom brokers scheduling unsubscribed channels, and the readable reprs used in logs."""
+
+from __future__ import annotations
+
+import queue
+
+import pytest
+
+from refimpl import Channel, Message, MessageBroker, Runtime, Scope, Worker
+from refimpl._seam import RealPlatform
+from refimpl.pool import WorkerPool
+from refimpl.registry import _CACHE_LIMIT, Snapshot, Subscription
+
+
+def test_real_queue_get_with_zero_timeout_never_blocks() -> None:
+    q = RealPlatform().queue()
+    with pytest.raises(queue.Empty):
+        q.get(timeout=0)
+    q.put("x")
+    assert q.get(timeout=0) == "x"
+
+
+@pytest.mark.spec("R2")
+def test_the_pool_refuses_more_threads_than_its_size() -> None:
+    pool = WorkerPool("p", 1, RealPlatform())
+    pool.spawn(lambda: None)
+    with pytest.raises(RuntimeError, match="is full"):
+        pool.spawn(lambda: None)
+    pool.join()
+    assert [t.name for t in pool.threads] == ["p-0"]
+
+
+@pytest.mark.spec("T4", "A4")
+def test_the_routing_cache_is_bounded_and_stays_correct() -> None:
+    rt = Runtime()
+    channel = Channel("a.*", runtime=rt)
+    snapshot = Snapshot((Subscription(0, channel, print),))
+    for i in range(_CACHE_LIMIT + 5):
+        assert len(snapshot.matching(f"a.{i}")) == 1
+    assert len(snapshot._cache) <= _CACHE_LIMIT
+    assert snapshot.matching("b.0") == ()
+    assert "a.*" in repr(snapshot.subscriptions[0])
+
+
+@pytest.mark.spec("R4", "D2")
+def test_a_custom_broker_scheduling_an_unsubscribed_channel_gets_a_reported_drop() -> None:
+    drops: list[str] = []
+    stray = Channel("elsewhere", runtime=Runtime())  # never subscribed anywhere
+
+    class Stray(MessageBroker):
+        def run(self) -> None:
+            message = self.get_message()
+            self.schedule_task(stray, message)
+
+    def observer(kind: str, message: Message | None, channel: Channel | None, detail: str) -> None:
+        if kind == "drop" and channel is stray:
+            drops.append(detail)
+
+    with Runtime({"CHANNEL_MESSAGE_BROKER_CLASS": Stray}, observer=observer) as rt:
+        sent = Channel("x", runtime=rt).send({})
+        rt.join()
+    assert drops == ["unsubscribed"]
+    assert sent.is_dropped()
+
+
+@pytest.mark.spec("R4")
+def test_the_base_worker_has_no_run() -> None:
+    with pytest.raises(NotImplementedError):
+        Worker(Runtime(), 1.0).run()
+
+
+@pytest.mark.spec("H2")
+def test_scope_rejects_a_handler_that_is_not_callable() -> None:
+    with pytest.raises(TypeError, match="callable"):
+        Scope(runtime=Runtime()).subscribe("a", 42)  # type: ignore[arg-type]
+
+
+def test_reprs_name_what_logs_need() -> None:
+    rt = Runtime()
+    assert repr(rt) == "<Runtime NEW pending=0>"
+    from refimpl.worker import Task
+
+    channel = Channel("a.b", print, runtime=rt)
+    sub = channel._sub
+    assert sub is not None
+    message = channel.send({"k": 1})
+    assert "a.b" in repr(Task(sub, message)) and "seq=" in repr(Task(sub, message))
+    rt.shutdown()

@@ -1,0 +1,83 @@
+"""The explorer: run specs, their commands, campaigns in one process, progress output,
+exhaustive exploration, and the mutation and conformance entry points."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from sim.conform import main as conform_main
+from sim.explore import RunSpec, campaign, explore_exhaustive, progress_printer, run_one
+from sim.mutation import main as mutation_main
+
+
+def test_a_spec_command_names_every_non_default_option() -> None:
+    spec = RunSpec(5, "mutant:deep_copy", "pct", brokers=2, workers=3, max_steps=999, size="l")
+    assert spec.command() == (
+        "python -m sim run --seed 5 --impl mutant:deep_copy --strategy pct "
+        "--brokers 2 --workers 3 --max-steps 999 --size l"
+    )
+    assert spec.trace_name() == "mutant-deep_copy-pct-b2w3-l-seed5.json"
+
+
+def test_a_result_without_a_trace_reproduces_by_its_command(tmp_path: Path) -> None:
+    result = run_one(RunSpec(0, "mutant:deep_copy"))
+    assert result.failed and not result.trace_path
+    assert result.replay_command() == result.spec.command()
+    assert result.headline().startswith("[C3]")
+    ok = run_one(RunSpec(3), tmp_path, keep=True)
+    assert ok.headline() == "ok" and Path(ok.trace_path).exists()
+
+
+def test_a_campaign_in_one_process_equals_one_on_two(tmp_path: Path) -> None:
+    specs = [RunSpec(seed, strategy=("random", "pct")[seed % 2]) for seed in range(12)]
+    one = campaign(specs, jobs=1)
+    two = campaign(specs, jobs=2)
+    assert [r.digest for r in one.results] == [r.digest for r in two.results]
+    assert "failures 0" in one.text()
+
+
+@pytest.mark.parametrize("tty", [True, False])
+def test_progress_is_a_bar_on_a_terminal_and_lines_otherwise(tty: bool) -> None:
+    class Stream(io.StringIO):
+        def isatty(self) -> bool:
+            return tty
+
+    stream = Stream()
+    show = progress_printer(stream)
+    for done in range(1, 21):
+        show(done, 20, 1)
+    text = stream.getvalue()
+    if tty:
+        assert text.count("\r[") == 20 and text.endswith("20/20 schedules, 1 failures\n")
+    else:
+        assert text.count("\n") == 11 and "\r" not in text
+
+
+def test_exhaustive_exploration_can_stop_at_the_first_failure() -> None:
+    found = explore_exhaustive(RunSpec(6, "mutant:deep_copy"), 1, 50, stop_at_first=True)
+    assert len(found.results) == 1 and found.failures
+
+
+def test_the_mutation_table_catches_every_mutant(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "mutants.json"
+    assert mutation_main(budget=60, json_path=str(out)) == 0
+    rows = json.loads(out.read_text())
+    assert rows and all(r["caught"] for r in rows)
+    assert "mutants caught." in capsys.readouterr().out
+
+
+def test_conform_main_prints_and_writes_the_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = tmp_path / "r.json"
+    assert conform_main("mutant:deep_copy", str(report), 3, tmp_path / "traces") == 1
+    data = json.loads(report.read_text())
+    assert "C3" in data["violated"]
+    out = capsys.readouterr().out
+    assert "minimal scenario:" in out and "replay: python -m sim replay" in out
