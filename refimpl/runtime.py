@@ -22,7 +22,6 @@ One lock (``_lock``) guards all of this; its conditions are ``_turn`` and ``_idl
 from __future__ import annotations
 
 from collections.abc import Callable
-from copy import copy
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from logging import getLogger
@@ -30,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from refimpl._seam import Platform, RealPlatform
 from refimpl.errors import ShutdownError
-from refimpl.message import Message
+from refimpl.message import Message, shallow_copy
 from refimpl.pool import WorkerPool
 from refimpl.registry import Snapshot, Subscription
 from refimpl.settings import Settings, resolve_worker_class
@@ -100,6 +99,7 @@ class Runtime:
         self._observer = observer
         self._lock = self.platform.lock()
         self._turn = self.platform.condition(self._lock)
+        self._turn_waiters = 0  # brokers waiting for their turn to commit
         self._idle = self.platform.condition(self._lock)
         self._messages = self.platform.queue()
         self._ready = self.platform.queue()
@@ -253,8 +253,8 @@ class Runtime:
             payload: dict[Any, Any] | None = None
             data: dict[Any, Any] = {}
         elif isinstance(message_data, dict):
-            payload = copy(message_data)
-            data = copy(message_data)
+            payload = shallow_copy(message_data)
+            data = shallow_copy(message_data)
         else:
             raise TypeError(
                 f"message_data must be a dict or None, not {type(message_data).__name__}"
@@ -314,7 +314,9 @@ class Runtime:
         """Append a message's deliveries to the mailboxes, in ``seq`` order (spec O2)."""
         with self._lock:
             while self._next_route != message.seq:
+                self._turn_waiters += 1
                 self._turn.wait()
+                self._turn_waiters -= 1
             self._emit("route", message, None, str(len(deliveries)))
             for sub, copy_ in deliveries:
                 if not sub.active:
@@ -326,20 +328,21 @@ class Runtime:
                     sub.scheduled = True
                     self._ready.put(sub)
             self._next_route += 1
-            self._turn.notify_all()
+            if self._turn_waiters:
+                self._turn.notify_all()
             self._finish_locked()
 
-    def _release(self, sub: Subscription) -> None:
-        """A task worker is done with one delivery of *sub*."""
+    def _release(self, sub: Subscription, done: int) -> None:
+        """A task worker hands *sub* back after finishing *done* of its deliveries."""
         with self._lock:
             if sub.mailbox:
-                self._ready.put(sub)
+                self._ready.put(sub)  # to the back of the ready queue (O4)
             else:
                 sub.scheduled = False
-            self._finish_locked()
+            self._finish_locked(done)
 
-    def _finish_locked(self) -> None:
-        self._pending -= 1
+    def _finish_locked(self, done: int = 1) -> None:
+        self._pending -= done
         if not self._pending:
             self._idle.notify_all()
 

@@ -23,9 +23,16 @@ class Settings:
     CHANNEL_MESSAGE_BROKER_CLASS: str | type = "refimpl.MessageBroker"
     CHANNEL_TASK_WORKER_CLASS: str | type = "refimpl.TaskWorker"
     CHANNEL_WORKER_TIMEOUT: float = 1.0
+    #: chanspec's own: deliveries of one subscription a task worker runs before it puts the
+    #: subscription back at the end of the ready queue (O4); 1 is strict round-robin
+    CHANNEL_TASK_BATCH: int = 32
 
     def __post_init__(self) -> None:
-        for name in ("MAX_CHANNEL_MESSAGE_BROKER_THREADS", "MAX_CHANNEL_TASK_WORKER_THREADS"):
+        for name in (
+            "MAX_CHANNEL_MESSAGE_BROKER_THREADS",
+            "MAX_CHANNEL_TASK_WORKER_THREADS",
+            "CHANNEL_TASK_BATCH",
+        ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be an int >= 1, not {value!r}")

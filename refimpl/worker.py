@@ -65,6 +65,9 @@ class Worker:
         self._message: Message | None = None
         self._deliveries: list[tuple[Subscription, Message]] = []
         self._task: Task | None = None
+        self._held: Subscription | None = None  # a subscription this worker keeps delivering
+        self._done = 0  # deliveries finished for it since it was taken from the ready queue
+        self._batch = runtime.settings.CHANNEL_TASK_BATCH
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
@@ -113,23 +116,30 @@ class Worker:
     def get_task(self) -> Task:
         """The next delivery of a subscription no other worker holds; ``Empty`` on timeout/drop."""
         rt = self.runtime
-        sub: Subscription = rt._ready.get(timeout=self.timeout)
-        if sub is STOP:
-            raise _Stop
+        sub = self._held
+        if sub is None:
+            sub = rt._ready.get(timeout=self.timeout)
+            if sub is STOP:
+                raise _Stop
         message = sub.mailbox.popleft()
         self._task = task = Task(sub, message)
         rt.platform.checkpoint("handler_start")
-        reason = None
-        if message.droppable and not self.running:
-            reason = "shutdown"
-        elif message.expiry is not None and message.expiry <= rt._now():
-            reason = "expired"
-        elif not sub.active:
-            reason = "unsubscribed"
+        reason = self.drop_reason(task)
         if reason is not None:
             rt._drop(message, sub.channel, reason)
             raise Empty
         return task
+
+    def drop_reason(self, task: Task) -> str | None:
+        """Why *task* must not run now, checked just before its handler (S3, E2, W3), or None."""
+        message = task.message
+        if message.droppable and not self.running:
+            return "shutdown"
+        if message.expiry is not None and message.expiry <= self.runtime._now():
+            return "expired"
+        if not task.subscription.active:
+            return "unsubscribed"
+        return None
 
     # the loop ----------------------------------------------------------------------------
     def _loop(self) -> None:
@@ -157,7 +167,17 @@ class Worker:
             self.runtime._commit_route(message, deliveries)
         task, self._task = self._task, None
         if task is not None:
-            self.runtime._release(task.subscription)
+            sub = task.subscription
+            self._done += 1
+            # Keep delivering this subscription while it has work, up to the batch size
+            # (O4): no lock and no queue round trip per delivery. Only this worker pops
+            # from the mailbox, so a non-empty mailbox stays non-empty until it does.
+            if sub.mailbox and self._done < self._batch:
+                self._held = sub
+                return
+            self._held = None
+            done, self._done = self._done, 0
+            self.runtime._release(sub, done)
 
     def run(self) -> None:
         raise NotImplementedError
@@ -170,10 +190,9 @@ class MessageBroker(Worker):
         # get message from the global message queue (filled by Channel.send())
         message = self.get_message()
 
-        # all channels that were subscribed to a matching topic when it was sent
+        # all channels that were subscribed to a matching topic when it was sent;
+        # schedule a task for each
         channels = self.get_channels(message)
-
-        # schedule a task for each channel
         for channel in channels:
             self.schedule_task(channel=channel, message=message)
 

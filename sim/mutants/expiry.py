@@ -5,9 +5,7 @@ from __future__ import annotations
 from logging import getLogger
 
 from refimpl import Channel, Message, TaskWorker
-from refimpl._seam import Empty
-from refimpl.registry import Subscription
-from refimpl.runtime import STOP, Runtime, _Stop
+from refimpl.runtime import Runtime
 from refimpl.worker import Task
 from sim.mutants._base import SwapRuntime
 
@@ -21,30 +19,20 @@ logger = getLogger("refimpl.channels")
 
 
 class _ExpiryRuleTaskWorker(TaskWorker):
-    """refimpl's ``get_task``, line for line, with the expiry test behind ``expired()``."""
+    """refimpl's ``drop_reason``, line for line, with the expiry test behind ``expired()``."""
 
     def expired(self, message: Message) -> bool:
         raise NotImplementedError
 
-    def get_task(self) -> Task:
-        rt = self.runtime
-        sub: Subscription = rt._ready.get(timeout=self.timeout)
-        if sub is STOP:
-            raise _Stop
-        message = sub.mailbox.popleft()
-        self._task = task = Task(sub, message)
-        rt.platform.checkpoint("handler_start")
-        reason = None
+    def drop_reason(self, task: Task) -> str | None:
+        message = task.message
         if message.droppable and not self.running:
-            reason = "shutdown"
-        elif self.expired(message):
-            reason = "expired"
-        elif not sub.active:
-            reason = "unsubscribed"
-        if reason is not None:
-            rt._drop(message, sub.channel, reason)
-            raise Empty
-        return task
+            return "shutdown"
+        if self.expired(message):
+            return "expired"
+        if not task.subscription.active:
+            return "unsubscribed"
+        return None
 
 
 class _UncheckedTaskWorker(_ExpiryRuleTaskWorker):

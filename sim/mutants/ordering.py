@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from refimpl import Message, Runtime
+from dataclasses import replace
+from typing import Any
+
+from refimpl import Message, Runtime, Settings
 from refimpl.registry import Subscription
 
 __all__ = ["SharedTaskQueueRuntime", "UnorderedCommitRuntime"]
@@ -35,9 +38,13 @@ class SharedTaskQueueRuntime(Runtime):
             self._turn.notify_all()
             self._finish_locked()
 
-    def _release(self, sub: Subscription) -> None:
+    def __init__(self, settings: object = None, **kwargs: Any) -> None:
+        # one queue entry per delivery, one delivery per entry: no batching
+        super().__init__(replace(Settings.from_any(settings), CHANNEL_TASK_BATCH=1), **kwargs)
+
+    def _release(self, sub: Subscription, done: int) -> None:
         with self._lock:  # nothing to hand back: each delivery had its own queue entry
-            self._finish_locked()
+            self._finish_locked(done)
 
 
 class UnorderedCommitRuntime(Runtime):

@@ -27,12 +27,10 @@ class _DropAllBroker(MessageBroker):
 
 
 class _DropAllTaskWorker(TaskWorker):
-    def get_task(self) -> Task:
-        task = super().get_task()
+    def drop_reason(self, task: Task) -> str | None:
         if not self.running:  # the bug: droppable or not
-            self.runtime._drop(task.message, task.channel, "shutdown")
-            raise Empty
-        return task
+            return "shutdown"
+        return super().drop_reason(task)
 
 
 class ShutdownDropsAllRuntime(SwapRuntime):

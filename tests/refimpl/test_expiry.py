@@ -277,11 +277,13 @@ def test_handler_starts_just_before_the_deadline() -> None:
 @pytest.mark.spec("E4", "E2", "E3", "D2")
 def test_one_copy_expiring_does_not_affect_the_others() -> None:
     clock, events = FakeClockPlatform(), Events()
-    # one task worker, so the subscribers run in subscription order: 'early' first;
-    # its handler moves the clock past the deadline before 'late' gets its turn
+    # one task worker and strict round-robin (batch 1), so the subscribers run in
+    # subscription order: 'early' first; its handler moves the clock past the deadline
+    # before 'late' gets its turn
     early = Inbox(on_message=lambda m: m.topic == "x" and clock.advance(HOUR))
     late, later = Inbox(), Inbox()
-    with Runtime({"MAX_CHANNEL_TASK_WORKER_THREADS": 1}, platform=clock, observer=events) as rt:
+    settings = {"MAX_CHANNEL_TASK_WORKER_THREADS": 1, "CHANNEL_TASK_BATCH": 1}
+    with Runtime(settings, platform=clock, observer=events) as rt:
         Channel("x", early, runtime=rt)
         Channel("x", late, runtime=rt)
         Channel("*", later, runtime=rt)

@@ -277,7 +277,8 @@ def test_fairness_subscription_goes_to_the_back_of_the_ready_queue() -> None:
     order: list[str] = []
     x, y = Inbox("x", order), Inbox("y", order)
     events = Events()
-    with Runtime({"MAX_CHANNEL_TASK_WORKER_THREADS": 1}, observer=events) as rt:
+    settings = {"MAX_CHANNEL_TASK_WORKER_THREADS": 1, "CHANNEL_TASK_BATCH": 1}
+    with Runtime(settings, observer=events) as rt:
         Channel("x", x, runtime=rt)
         Channel("y", y, runtime=rt)
         gate = block_only_worker(rt)
@@ -287,6 +288,24 @@ def test_fairness_subscription_goes_to_the_back_of_the_ready_queue() -> None:
         gate.open.set()
         assert rt.join(10)
     assert order == ["x", "y", "x", "y", "x", "y"]
+
+
+@pytest.mark.spec("O4", "R1")
+def test_a_worker_runs_at_most_a_batch_of_one_subscription_before_the_next() -> None:
+    order: list[str] = []
+    x, y = Inbox("x", order), Inbox("y", order)
+    events = Events()
+    settings = {"MAX_CHANNEL_TASK_WORKER_THREADS": 1, "CHANNEL_TASK_BATCH": 2}
+    with Runtime(settings, observer=events) as rt:
+        Channel("x", x, runtime=rt)
+        Channel("y", y, runtime=rt)
+        gate = block_only_worker(rt)
+        sx, sy = Channel("x", runtime=rt), Channel("y", runtime=rt)
+        sent = [sx.send() for _ in range(5)] + [sy.send() for _ in range(3)]
+        assert events.wait_routed(sent[-1].seq)
+        gate.open.set()
+        assert rt.join(10)
+    assert order == ["x", "x", "y", "y", "x", "x", "y", "x"]
 
 
 # --- W1-W4 --------------------------------------------------------------------------------

@@ -1119,7 +1119,12 @@ def test_duplicating_a_delivery_is_caught() -> None:
     e = history.events[start]
     history.add(e.time, e.thread, "start", e.msg, e.sub)
     v = check(history)
-    assert keys(v) == {("D1", e.msg, e.sub), ("S6", e.msg, e.sub)}
+    required = {("D1", e.msg, e.sub), ("S6", e.msg, e.sub)}
+    assert required <= keys(v)
+    # appended at the end, the duplicate also comes after the subscription's later
+    # deliveries, if it had any: then it is out of order too
+    later = any(x.kind == "start" and x.sub == e.sub and x.msg != e.msg for x in history.events)
+    assert keys(v) - required == ({("O2", e.msg, e.sub)} if later else set())
 
 
 def test_bench_returns_a_rate() -> None:
