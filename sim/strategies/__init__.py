@@ -5,7 +5,7 @@ scheduler asks only when more than one thread is runnable and records every answ
 ``Scheduler.decisions``, which is all a replay needs (``sim.strategies.replay``).
 
 * ``random`` — ``RandomWalk(seed)``: a uniformly random runnable thread;
-* ``pct`` — ``PCT(seed, depth=3, expected_steps=2000)``: random priorities, d-1 inversions;
+* ``pct`` — ``PCT(seed, depth=3, expected_steps=250)``: random priorities, d-1 inversions;
 * ``replay`` — ``Replay(decisions)``: a recorded run again.
 
 ``make_strategy(name, seed, **params)`` builds one by name (``register`` adds more);
@@ -50,7 +50,7 @@ def _random(seed: int) -> SchedulingStrategy:
     return RandomWalk(seed)
 
 
-def _pct(seed: int, depth: int = 3, expected_steps: int = 2000) -> SchedulingStrategy:
+def _pct(seed: int, depth: int = 3, expected_steps: int = 250) -> SchedulingStrategy:
     return PCT(seed, depth, expected_steps)
 
 

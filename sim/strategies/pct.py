@@ -6,7 +6,10 @@ points are drawn uniformly from ``[1, expected_steps]``, and at the i-th one the
 running thread's priority drops to ``i`` — below every initial priority. A run thus
 contains at most ``depth - 1`` priority inversions placed at random, which finds a
 bug of depth d in a run of n threads and k steps with probability at least
-1/(n·k^(d-1)); ``expected_steps`` should be close to the real k.
+1/(n·k^(d-1)); ``expected_steps`` should be close to the real k. The default, 250, is
+about the length of the campaign's generated runs (``make bench`` reports it); change
+points past the end of a shorter run never fire, so a run much longer or shorter than
+that wants its own value.
 
 Threads appear while the program runs, so a thread gets its initial priority when
 the strategy first sees it: a uniformly random rank among the threads that still hold
@@ -27,7 +30,7 @@ __all__ = ["PCT"]
 class PCT:
     """Same seed, same program: same decisions, on every machine."""
 
-    def __init__(self, seed: int, depth: int = 3, expected_steps: int = 2000) -> None:
+    def __init__(self, seed: int, depth: int = 3, expected_steps: int = 250) -> None:
         if depth < 1:
             raise ValueError(f"PCT depth must be at least 1, not {depth}")
         if expected_steps < 1:
