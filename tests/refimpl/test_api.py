@@ -2,31 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime
 
 import pytest
 
 from refimpl import Channel, Message, Runtime
-
-INTERNAL = ("lona.channels.subscribe", "lona.channels.unsubscribe")
-
-
-class Inbox:
-    """A thread-safe handler that records the messages it receives."""
-
-    def __init__(self) -> None:
-        self.cond = threading.Condition()
-        self.messages: list[Message] = []
-
-    def __call__(self, message: Message) -> None:
-        with self.cond:
-            self.messages.append(message)
-            self.cond.notify_all()
-
-    def user(self) -> list[Message]:
-        with self.cond:
-            return [m for m in self.messages if m.topic not in INTERNAL]
+from tests.refimpl.helpers import Inbox
 
 
 @pytest.mark.spec("A1")

@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from collections import OrderedDict, defaultdict
 
 import pytest
 
-from refimpl import Channel, Message, Runtime
-
-
-class Inbox:
-    def __init__(self, mutate: bool = False) -> None:
-        self.lock = threading.Lock()
-        self.messages: list[Message] = []
-        self.mutate = mutate
-
-    def __call__(self, message: Message) -> None:
-        if self.mutate:
-            # a subscriber scribbling over the top level of its own copy
-            message.data["k"] = "changed by subscriber"
-            message.data["added"] = True
-            message.data.pop("other", None)
-        with self.lock:
-            self.messages.append(message)
+from refimpl import Channel, Runtime
+from tests.refimpl.helpers import Inbox
 
 
 @pytest.mark.spec("C1")

@@ -3,85 +3,15 @@
 from __future__ import annotations
 
 import logging
-import threading
 import time as _time
 from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from refimpl import Channel, Message, RealPlatform, Runtime
+from refimpl import Channel, Runtime
+from tests.refimpl.helpers import T0, Events, FakeClockPlatform, Inbox, block_only_worker, join
 
-INTERNAL = ("lona.channels.subscribe", "lona.channels.unsubscribe")
-T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 HOUR = timedelta(hours=1)
-
-
-class FakeClockPlatform(RealPlatform):
-    """Real threads and locks; a clock that only moves when the test says so."""
-
-    def __init__(self, start: datetime = T0) -> None:
-        self._lock = threading.Lock()
-        self._now = start
-
-    def now(self) -> datetime:
-        with self._lock:
-            return self._now
-
-    def set(self, moment: datetime) -> None:
-        with self._lock:
-            self._now = moment
-
-    def advance(self, delta: timedelta) -> None:
-        with self._lock:
-            self._now += delta
-
-
-class Inbox:
-    def __init__(self, on_message=None) -> None:
-        self.lock = threading.Lock()
-        self.messages: list[Message] = []
-        self.on_message = on_message
-
-    def __call__(self, message: Message) -> None:
-        if self.on_message is not None:
-            self.on_message(message)
-        with self.lock:
-            self.messages.append(message)
-
-    def user(self) -> list[Message]:
-        with self.lock:
-            return [m for m in self.messages if m.topic not in INTERNAL]
-
-
-class Events:
-    """The runtime's observer: records events, lets a test wait for one."""
-
-    def __init__(self) -> None:
-        self.cond = threading.Condition()
-        self.items: list[tuple] = []
-
-    def __call__(self, kind, message, channel, detail) -> None:
-        with self.cond:
-            self.items.append((kind, message, channel, detail))
-            self.cond.notify_all()
-
-    def drops(self) -> list[tuple]:
-        with self.cond:
-            return [e for e in self.items if e[0] == "drop"]
-
-    def wait_routed(self, seq: int, timeout: float = 10) -> bool:
-        with self.cond:
-            return self.cond.wait_for(
-                lambda: any(e[0] == "route" and e[1].seq == seq for e in self.items), timeout
-            )
-
-
-def join(rt: Runtime, timeout: float = 10) -> None:
-    """``rt.join()`` with a real-time bound (a fake clock never lets join(timeout) expire)."""
-    t = threading.Thread(target=rt.join, daemon=True)
-    t.start()
-    t.join(timeout)
-    assert not t.is_alive(), "runtime did not become idle"
 
 
 # --- E1 -----------------------------------------------------------------------------------
@@ -220,24 +150,16 @@ def test_broker_drops_a_message_that_expired_before_routing(
 @pytest.mark.spec("E2", "E3", "E4", "D2")
 def test_task_worker_drops_a_copy_that_expired_between_routing_and_running() -> None:
     clock, events = FakeClockPlatform(), Events()
-    gate, blocked = threading.Event(), threading.Event()
-
-    def block(message: Message) -> None:
-        blocked.set()
-        gate.wait(10)
-
     inbox = Inbox()
     settings = {"MAX_CHANNEL_TASK_WORKER_THREADS": 1}
     with Runtime(settings, platform=clock, observer=events) as rt:
-        Channel("block", block, runtime=rt)
         Channel("x", inbox, runtime=rt)
-        Channel("block", runtime=rt).send()
-        assert blocked.wait(10)  # the only task worker is busy now
+        gate = block_only_worker(rt, "block")  # the only task worker is busy now
         m = Channel("x", runtime=rt).send({"n": 1}, expiry=timedelta(seconds=10))
         assert events.wait_routed(m.seq)  # passed the broker's check
         assert not m.is_dropped()
         clock.advance(timedelta(seconds=10))
-        gate.set()
+        gate.open.set()
         join(rt)
     assert inbox.user() == []
     drops = [(d[1].seq, d[2].topic, d[3]) for d in events.drops()]
@@ -250,22 +172,14 @@ def test_task_worker_drops_a_copy_that_expired_between_routing_and_running() -> 
 @pytest.mark.spec("E2")
 def test_handler_starts_just_before_the_deadline() -> None:
     clock, events = FakeClockPlatform(), Events()
-    gate, blocked = threading.Event(), threading.Event()
-
-    def block(message: Message) -> None:
-        blocked.set()
-        gate.wait(10)
-
     inbox = Inbox()
     with Runtime({"MAX_CHANNEL_TASK_WORKER_THREADS": 1}, platform=clock, observer=events) as rt:
-        Channel("block", block, runtime=rt)
         Channel("x", inbox, runtime=rt)
-        Channel("block", runtime=rt).send()
-        assert blocked.wait(10)
+        gate = block_only_worker(rt, "block")
         m = Channel("x", runtime=rt).send(expiry=timedelta(seconds=10))
         assert events.wait_routed(m.seq)
         clock.advance(timedelta(seconds=10) - timedelta(microseconds=1))
-        gate.set()
+        gate.open.set()
         join(rt)
     assert [g.seq for g in inbox.user()] == [m.seq]
     assert events.drops() == [] and not m.is_dropped()

@@ -10,47 +10,7 @@ from contextlib import contextmanager
 import pytest
 
 from refimpl import Channel, Message, Runtime, Scope
-
-INTERNAL = ("lona.channels.subscribe", "lona.channels.unsubscribe")
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.messages: list[Message] = []
-        self.threads: list[str] = []
-
-    def __call__(self, message: Message) -> None:
-        if message.topic in INTERNAL:
-            return
-        with self.lock:
-            self.messages.append(message)
-            self.threads.append(threading.current_thread().name)
-
-    def seqs(self) -> list[int]:
-        with self.lock:
-            return [m.seq for m in self.messages]
-
-
-class Events:
-    def __init__(self) -> None:
-        self.cond = threading.Condition()
-        self.items: list[tuple] = []
-
-    def __call__(self, kind, message, channel, detail) -> None:
-        with self.cond:
-            self.items.append((kind, message, channel, detail))
-            self.cond.notify_all()
-
-    def of(self, kind: str) -> list[tuple]:
-        with self.cond:
-            return [e for e in self.items if e[0] == kind]
-
-    def wait_routed(self, seq: int, timeout: float = 10) -> bool:
-        with self.cond:
-            return self.cond.wait_for(
-                lambda: any(e[0] == "route" and e[1].seq == seq for e in self.items), timeout
-            )
+from tests.refimpl.helpers import INTERNAL, Events, UserInbox
 
 
 class Boom(Exception):
@@ -74,7 +34,7 @@ def running(settings: dict, **kwargs) -> Iterator[Runtime]:
 @pytest.mark.spec("H1", "V2")
 def test_raising_handler_is_logged_reported_and_harmless(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="refimpl.channels")
-    events, other, survivors = Events(), Inbox(), Inbox()
+    events, other, survivors = Events(), UserInbox(), UserInbox()
 
     def explode(message: Message) -> None:
         if message.topic in INTERNAL:
@@ -115,7 +75,7 @@ def test_raising_handler_is_logged_reported_and_harmless(caplog: pytest.LogCaptu
 
 @pytest.mark.spec("H1", "O4")
 def test_raising_handlers_on_every_worker_do_not_stall_the_runtime() -> None:
-    inbox = Inbox()
+    inbox = UserInbox()
 
     def always_raises(message: Message) -> None:
         raise Boom("always")
@@ -136,7 +96,7 @@ def test_scope_reports_to_on_error_and_unsubscribes_the_channel() -> None:
     events = Events()
     reported: list[tuple] = []
     calls: list[int] = []
-    other = Inbox()
+    other = UserInbox()
 
     def on_error(exc: BaseException, channel: Channel, message: Message) -> None:
         reported.append((exc, channel, message.seq, channel.handler))
@@ -198,7 +158,7 @@ def test_scope_default_on_error_logs(caplog: pytest.LogCaptureFixture) -> None:
 
 @pytest.mark.spec("H3")
 def test_scope_close_unsubscribes_everything() -> None:
-    inbox = Inbox()
+    inbox = UserInbox()
     with Runtime() as rt:
         scope = Scope(rt)
         chans = [scope.subscribe(t, inbox) for t in ("a", "b.*", "*")]
@@ -218,7 +178,7 @@ def test_scope_close_unsubscribes_everything() -> None:
 
 @pytest.mark.spec("H3")
 def test_leaving_a_scope_block_unsubscribes() -> None:
-    inbox = Inbox()
+    inbox = UserInbox()
     with Runtime() as rt:
         with Scope(rt) as scope:
             ch = scope.subscribe("x", inbox)

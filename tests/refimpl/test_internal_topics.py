@@ -7,37 +7,7 @@ import threading
 import pytest
 
 from refimpl import Channel, Message, Runtime, State
-
-SUB, UNSUB = "lona.channels.subscribe", "lona.channels.unsubscribe"
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.messages: list[Message] = []
-
-    def __call__(self, message: Message) -> None:
-        with self.lock:
-            self.messages.append(message)
-
-    def internal(self) -> list[tuple[str, str]]:
-        with self.lock:
-            return [(m.topic, m.data["topic"]) for m in self.messages if m.topic in (SUB, UNSUB)]
-
-
-class Events:
-    def __init__(self) -> None:
-        self.cond = threading.Condition()
-        self.kinds: list[str] = []
-
-    def __call__(self, kind, message, channel, detail) -> None:
-        with self.cond:
-            self.kinds.append(kind)
-            self.cond.notify_all()
-
-    def wait_kind(self, kind: str, timeout: float = 10) -> bool:
-        with self.cond:
-            return self.cond.wait_for(lambda: kind in self.kinds, timeout)
+from tests.refimpl.helpers import SUB, UNSUB, Events, Inbox
 
 
 @pytest.mark.spec("I1")

@@ -3,98 +3,19 @@
 from __future__ import annotations
 
 import logging
-import sys
 import threading
-import time
 
 import pytest
 
 from refimpl import Channel, Message, Runtime, TaskWorker
-
-INTERNAL = ("lona.channels.subscribe", "lona.channels.unsubscribe")
+from tests.refimpl.helpers import INTERNAL, Events, UserInbox, block_only_worker, preempt_often
 
 
 @pytest.fixture(autouse=True)
 def _preempt_often():
-    """Switch threads far more often than every 5 ms, so that real-thread races (say,
-    two brokers between taking a message and committing its routing) actually happen."""
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-5)
-    try:
+    """Every test here runs under :func:`preempt_often`, to make real-thread races happen."""
+    with preempt_often():
         yield
-    finally:
-        sys.setswitchinterval(old)
-
-
-class Inbox:
-    def __init__(self, tag: str = "", log: list | None = None, sleep_every: int = 0) -> None:
-        self.cond = threading.Condition()
-        self.messages: list[Message] = []
-        self.tag = tag
-        self.log = log
-        self.sleep_every = sleep_every
-
-    def __call__(self, message: Message) -> None:
-        if message.topic in INTERNAL:
-            return
-        with self.cond:
-            self.messages.append(message)
-            n = len(self.messages)
-            if self.log is not None:
-                self.log.append(self.tag)
-            self.cond.notify_all()
-        if self.sleep_every and n % self.sleep_every == 0:
-            time.sleep(0.0005)  # a slow handler now and then
-
-    def seqs(self) -> list[int]:
-        with self.cond:
-            return [m.seq for m in self.messages]
-
-    def wait_count(self, n: int, timeout: float = 10) -> bool:
-        with self.cond:
-            return self.cond.wait_for(lambda: len(self.messages) >= n, timeout)
-
-
-class Events:
-    def __init__(self) -> None:
-        self.cond = threading.Condition()
-        self.items: list[tuple] = []
-
-    def __call__(self, kind, message, channel, detail) -> None:
-        with self.cond:
-            self.items.append((kind, message, channel, detail))
-            self.cond.notify_all()
-
-    def drops(self) -> list[tuple]:
-        with self.cond:
-            return [e for e in self.items if e[0] == "drop"]
-
-    def wait_routed(self, seq: int, timeout: float = 10) -> bool:
-        with self.cond:
-            return self.cond.wait_for(
-                lambda: any(e[0] == "route" and e[1].seq == seq for e in self.items), timeout
-            )
-
-
-class Gate:
-    def __init__(self) -> None:
-        self.entered = threading.Event()
-        self.open = threading.Event()
-
-    def __call__(self, message: Message) -> None:
-        if message.topic in INTERNAL:
-            return
-        self.entered.set()
-        assert self.open.wait(10), "gate never opened"
-
-
-def block_only_worker(rt: Runtime) -> Gate:
-    """Occupy the (single) task worker until ``gate.open`` is set."""
-    gate = Gate()
-    Channel("gate", gate, runtime=rt)
-    Channel("gate", runtime=rt).send()
-    assert gate.entered.wait(10)
-    return gate
 
 
 # --- O1 -----------------------------------------------------------------------------------
@@ -161,7 +82,7 @@ def test_each_subscription_sees_seq_order_one_at_a_time(brokers: int, workers: i
     active: dict[str, int] = {}
     overlaps: list[str] = []
     lock = threading.Lock()
-    inboxes = {t: Inbox(sleep_every=7) for t in ("x.*", "x.a", "*", "x.?", "[xy].b")}
+    inboxes = {t: UserInbox(sleep_every=7) for t in ("x.*", "x.a", "*", "x.?", "[xy].b")}
 
     def serialised(topic: str):
         inbox = inboxes[topic]
@@ -245,7 +166,7 @@ def test_different_subscriptions_run_in_parallel() -> None:
 @pytest.mark.spec("O4")
 def test_a_blocked_handler_delays_only_its_own_subscription() -> None:
     release, blocked = threading.Event(), threading.Event()
-    slow = Inbox()
+    slow = UserInbox()
 
     def stuck(message: Message) -> None:
         if message.topic in INTERNAL:
@@ -254,7 +175,7 @@ def test_a_blocked_handler_delays_only_its_own_subscription() -> None:
         assert release.wait(10)
         slow(message)
 
-    fast = Inbox()
+    fast = UserInbox()
     with Runtime({"MAX_CHANNEL_TASK_WORKER_THREADS": 2}) as rt:
         Channel("t", stuck, runtime=rt)
         Channel("t", fast, runtime=rt)
@@ -275,7 +196,7 @@ def test_a_blocked_handler_delays_only_its_own_subscription() -> None:
 @pytest.mark.spec("O4")
 def test_fairness_subscription_goes_to_the_back_of_the_ready_queue() -> None:
     order: list[str] = []
-    x, y = Inbox("x", order), Inbox("y", order)
+    x, y = UserInbox("x", order), UserInbox("y", order)
     events = Events()
     settings = {"MAX_CHANNEL_TASK_WORKER_THREADS": 1, "CHANNEL_TASK_BATCH": 1}
     with Runtime(settings, observer=events) as rt:
@@ -293,7 +214,7 @@ def test_fairness_subscription_goes_to_the_back_of_the_ready_queue() -> None:
 @pytest.mark.spec("O4", "R1")
 def test_a_worker_runs_at_most_a_batch_of_one_subscription_before_the_next() -> None:
     order: list[str] = []
-    x, y = Inbox("x", order), Inbox("y", order)
+    x, y = UserInbox("x", order), UserInbox("y", order)
     events = Events()
     settings = {"MAX_CHANNEL_TASK_WORKER_THREADS": 1, "CHANNEL_TASK_BATCH": 2}
     with Runtime(settings, observer=events) as rt:
@@ -313,7 +234,7 @@ def test_a_worker_runs_at_most_a_batch_of_one_subscription_before_the_next() -> 
 
 @pytest.mark.spec("W1")
 def test_messages_sent_inside_the_window_are_delivered() -> None:
-    inbox = Inbox()
+    inbox = UserInbox()
     with Runtime({"MAX_CHANNEL_MESSAGE_BROKER_THREADS": 2}) as rt:
         ch = Channel("w", runtime=rt)
         sender = Channel("w", runtime=rt)
@@ -332,7 +253,7 @@ def test_messages_sent_inside_the_window_are_delivered() -> None:
 
 @pytest.mark.spec("W2", "W4")
 def test_message_sent_before_subscribe_is_not_delivered_even_if_routed_later() -> None:
-    late = Inbox()
+    late = UserInbox()
     rt = Runtime()  # not started: routing happens long after the send
     try:
         m = Channel("w", runtime=rt).send({"early": True})
@@ -349,7 +270,7 @@ def test_message_sent_before_subscribe_is_not_delivered_even_if_routed_later() -
 
 @pytest.mark.spec("W2")
 def test_message_sent_after_unsubscribe_is_not_delivered() -> None:
-    inbox, events = Inbox(), Events()
+    inbox, events = UserInbox(), Events()
     rt = Runtime(observer=events)
     try:
         ch = Channel("w", inbox, runtime=rt)
@@ -366,7 +287,7 @@ def test_message_sent_after_unsubscribe_is_not_delivered() -> None:
 
 @pytest.mark.spec("W4", "W3", "D2")
 def test_receivers_are_fixed_at_send_not_at_routing() -> None:
-    a, b, events = Inbox(), Inbox(), Events()
+    a, b, events = UserInbox(), UserInbox(), Events()
     rt = Runtime(observer=events)
     try:
         ca = Channel("w", a, runtime=rt)
@@ -390,7 +311,7 @@ def test_unsubscribe_drops_queued_deliveries_and_reports_them(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="refimpl.channels")
-    old, new, events = Inbox(), Inbox(), Events()
+    old, new, events = UserInbox(), UserInbox(), Events()
     with Runtime({"MAX_CHANNEL_TASK_WORKER_THREADS": 1}, observer=events) as rt:
         x = Channel("x", old, runtime=rt)
         gate = block_only_worker(rt)
@@ -420,7 +341,7 @@ class UnsubscribeAfterCheck(TaskWorker):
 
 @pytest.mark.spec("W3", "D2", "R4")
 def test_unsubscribe_just_before_the_handler_starts_is_reported() -> None:
-    victim, events = Inbox(), Events()
+    victim, events = UserInbox(), Events()
     with Runtime({"CHANNEL_TASK_WORKER_CLASS": UnsubscribeAfterCheck}, observer=events) as rt:
         ch = Channel("victim", victim, runtime=rt)
         m = Channel("victim", runtime=rt).send()
@@ -437,7 +358,7 @@ def test_unsubscribe_just_before_the_handler_starts_is_reported() -> None:
 @pytest.mark.spec("D1", "D2")
 def test_every_required_delivery_is_handled_or_reported_exactly_once() -> None:
     events = Events()
-    inboxes = {t: Inbox() for t in ("d.*", "*", "d.?", "d.x")}
+    inboxes = {t: UserInbox() for t in ("d.*", "*", "d.?", "d.x")}
     with Runtime({"MAX_CHANNEL_TASK_WORKER_THREADS": 1}, observer=events) as rt:
         chans = {t: Channel(t, i, runtime=rt) for t, i in inboxes.items()}
         gate = block_only_worker(rt)

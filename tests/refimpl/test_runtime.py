@@ -25,28 +25,7 @@ from refimpl import (
     default_runtime,
     set_default_runtime,
 )
-
-INTERNAL = ("lona.channels.subscribe", "lona.channels.unsubscribe")
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.messages: list[Message] = []
-        self.threads: set[str] = set()
-
-    def __call__(self, message: Message) -> None:
-        with self.lock:
-            self.messages.append(message)
-            self.threads.add(threading.current_thread().name)
-
-    def user(self) -> list[Message]:
-        with self.lock:
-            return [m for m in self.messages if m.topic not in INTERNAL]
-
-    def seqs(self) -> list[int]:
-        return [m.seq for m in self.user()]
-
+from tests.refimpl.helpers import INTERNAL, Inbox
 
 # --- R1 -----------------------------------------------------------------------------------
 

@@ -9,67 +9,7 @@ from contextlib import contextmanager
 import pytest
 
 from refimpl import Channel, Message, Runtime, ShutdownError, State
-
-INTERNAL = ("lona.channels.subscribe", "lona.channels.unsubscribe")
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.messages: list[Message] = []
-
-    def __call__(self, message: Message) -> None:
-        with self.lock:
-            self.messages.append(message)
-
-    def user(self) -> list[Message]:
-        with self.lock:
-            return [m for m in self.messages if m.topic not in INTERNAL]
-
-
-class Events:
-    def __init__(self) -> None:
-        self.cond = threading.Condition()
-        self.items: list[tuple] = []
-
-    def __call__(self, kind, message, channel, detail) -> None:
-        with self.cond:
-            self.items.append((kind, message, channel, detail))
-            self.cond.notify_all()
-
-    def kinds(self) -> list[str]:
-        with self.cond:
-            return [e[0] for e in self.items]
-
-    def drops(self) -> list[tuple]:
-        with self.cond:
-            return [e for e in self.items if e[0] == "drop"]
-
-    def wait_for(self, predicate, timeout: float = 10) -> bool:
-        with self.cond:
-            return self.cond.wait_for(lambda: predicate(self.items), timeout)
-
-    def wait_kind(self, kind: str, timeout: float = 10) -> bool:
-        return self.wait_for(lambda items: any(e[0] == kind for e in items), timeout)
-
-    def wait_routed(self, seq: int, timeout: float = 10) -> bool:
-        return self.wait_for(
-            lambda items: any(e[0] == "route" and e[1].seq == seq for e in items), timeout
-        )
-
-
-class Gate:
-    """A handler that blocks its task worker until the gate opens."""
-
-    def __init__(self) -> None:
-        self.entered = threading.Event()
-        self.open = threading.Event()
-
-    def __call__(self, message: Message) -> None:
-        if message.topic in INTERNAL:
-            return
-        self.entered.set()
-        assert self.open.wait(10), "gate never opened"
+from tests.refimpl.helpers import Events, Gate, Inbox
 
 
 def start_shutdown(rt: Runtime, events: Events) -> threading.Thread:

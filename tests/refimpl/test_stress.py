@@ -7,7 +7,6 @@ exactly-once and drop accounting (D1, D2), and the senders' program order (O1)."
 from __future__ import annotations
 
 import random
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -16,20 +15,14 @@ from fnmatch import fnmatchcase
 import pytest
 
 from refimpl import Channel, Message, Runtime
-
-INTERNAL = ("lona.channels.subscribe", "lona.channels.unsubscribe")
+from tests.refimpl.helpers import INTERNAL, preempt_often
 
 
 @pytest.fixture(autouse=True)
 def _preempt_often():
-    """Switch threads far more often than every 5 ms, so that real-thread races (say,
-    two brokers between taking a message and committing its routing) actually happen."""
-    old = sys.getswitchinterval()
-    sys.setswitchinterval(1e-5)
-    try:
+    """Every test here runs under :func:`preempt_often`, to make real-thread races happen."""
+    with preempt_often():
         yield
-    finally:
-        sys.setswitchinterval(old)
 
 
 SENT_TOPICS = [

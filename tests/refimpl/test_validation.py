@@ -5,44 +5,13 @@ from __future__ import annotations
 
 import functools
 import logging
-import threading
 import types
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 
 import pytest
 
 from refimpl import Channel, Message, Runtime, ShutdownError
-
-INTERNAL = ("lona.channels.subscribe", "lona.channels.unsubscribe")
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.messages: list[Message] = []
-
-    def __call__(self, message: Message) -> None:
-        with self.lock:
-            self.messages.append(message)
-
-    def user(self) -> list[Message]:
-        with self.lock:
-            return [m for m in self.messages if m.topic not in INTERNAL]
-
-
-class Events:
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.items: list[tuple] = []
-
-    def __call__(self, kind, message, channel, detail) -> None:
-        with self.lock:
-            self.items.append((kind, message, channel, detail))
-
-    def drops(self) -> list[tuple]:
-        with self.lock:
-            return [e for e in self.items if e[0] == "drop"]
-
+from tests.refimpl.helpers import INTERNAL, Events, Inbox
 
 BAD_SENDS = [
     # (kwargs, exception)
