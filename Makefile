@@ -13,9 +13,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test,dev,lona]'
 	touch $(STAMP)
 
-## The main job: a simulation campaign over many seeds and configurations.
+## The main job: a simulation campaign over many seeds and configurations (fresh seeds each
+## run; the range is printed, and every failure prints the command that replays it).
 sim: $(STAMP)
-	$(PY) -m sim campaign --seeds $(SEEDS)
+	$(PY) -m sim campaign --seeds $(SEEDS) --fresh
 
 ## The whole test suite, in parallel, with the derandomised CI Hypothesis profile.
 test: $(STAMP)
@@ -40,7 +41,8 @@ mutants: $(STAMP)
 
 ## Conformance report for Lona 1.16.2 (and the reference implementation).
 conform: $(STAMP)
-	$(PY) -m sim conform --impl lona --report bench/results/conform-lona.json
+	$(PY) -m sim conform --impl lona --report conformance/lona.json --trace-dir conformance/traces
+	$(PY) -m sim conform --impl lona-1worker --report conformance/lona-1worker.json --trace-dir conformance/traces
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,dev,lona,bench]'

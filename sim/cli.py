@@ -10,7 +10,12 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sim.explore import RunSpec
 
 __all__ = ["main"]
 
@@ -72,12 +77,22 @@ def _parser() -> argparse.ArgumentParser:
         "--budget", type=int, default=2000, help="exhaustive: schedules per seed at most"
     )
     run.add_argument("--trace-out", help="write this (single-seed) run's trace here, pass or fail")
+    run.add_argument(
+        "--determinism",
+        action="store_true",
+        help="self-check: run each seed twice and compare the traces byte for byte",
+    )
     _add_common(run)
 
     camp = sub.add_parser(
         "campaign", help="the main job: many seeds, random and PCT, all configurations"
     )
     camp.add_argument("--seeds", type=_seeds, default=_seeds("0..39999"))
+    camp.add_argument(
+        "--fresh",
+        action="store_true",
+        help="shift the seed range by a random offset (printed), to explore new seeds each run",
+    )
     camp.add_argument("--strategies", default="random,pct")
     _add_common(camp)
 
@@ -138,6 +153,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
         for s in seeds
     ]
+    if args.determinism:
+        return _determinism(specs)
     if args.strategy == "exhaustive":
         failed = 0
         for spec in specs:
@@ -186,11 +203,42 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 1 if summary.failures else 0
 
 
+def _determinism(specs: list[RunSpec]) -> int:
+    """Run each spec twice; any difference between the two traces is a harness bug."""
+    from sim.explore import judge
+    from sim.strategies import make_strategy
+    from sim.trace import determinism_check
+
+    bad = 0
+    for spec in specs:
+        result = determinism_check(
+            spec.scenario(),
+            spec.impl,
+            partial(make_strategy, spec.strategy),
+            spec.seed,
+            spec.max_steps,
+            judge,
+        )
+        if result.ok:
+            print(f"seed {spec.seed}: deterministic ({result.original.steps} steps, twice)")
+        else:
+            bad += 1
+            print(f"seed {spec.seed}: NOT DETERMINISTIC: {result.first}")
+            print(f"  rerun: {spec.command()} --determinism")
+    return 1 if bad else 0
+
+
 def _cmd_campaign(args: argparse.Namespace) -> int:
     from sim.explore import RunSpec, campaign, progress_printer
 
     strategies = [s for s in args.strategies.split(",") if s]
     sizes = [args.size] if args.size else ["s", "l"]
+    if args.fresh:
+        import secrets
+
+        offset = secrets.randbelow(10**9) * 100_000  # the only randomness: which seeds, printed
+        args.seeds = [s + offset for s in args.seeds]
+        print(f"fresh seeds {args.seeds[0]}..{args.seeds[-1]}", flush=True)
     specs = [
         RunSpec(
             seed,

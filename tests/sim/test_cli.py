@@ -102,3 +102,13 @@ def test_bad_usage_exits_2(tmp_path: Path) -> None:
     assert sim("run", "--strategy", "nonsense", cwd=tmp_path).returncode == 2
     (tmp_path / "x.json").write_text("{}")
     assert sim("replay", "x.json", cwd=tmp_path).returncode == 2
+
+
+def test_determinism_self_check_and_fresh_campaign_seeds(tmp_path: Path) -> None:
+    done = sim("run", "--seeds", "0..3", "--strategy", "pct", "--determinism", cwd=tmp_path)
+    assert done.returncode == 0, done.stdout
+    assert done.stdout.count("deterministic (") == 4
+    fresh = sim("campaign", "--seeds", "0..9", "--fresh", cwd=tmp_path)
+    assert fresh.returncode == 0
+    first = fresh.stdout.splitlines()[0]
+    assert first.startswith("fresh seeds ") and first != "fresh seeds 0..9"
