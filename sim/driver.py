@@ -29,7 +29,7 @@ from sim.primitives import SimPlatform
 from sim.scenario import Advance, Scenario, Send, Settle, Shutdown, Subscribe, Unsubscribe
 from sim.scheduler import Scheduler, SchedulingStrategy
 
-__all__ = ["Env", "RealEnv", "SimEnv", "play", "play_real", "play_sim"]
+__all__ = ["Env", "RealEnv", "RealRunError", "SimEnv", "play", "play_real", "play_sim"]
 
 _SETTLE_TICK = 0.05  #: virtual seconds a settling driver waits for a sleeping handler
 
@@ -100,6 +100,7 @@ class RealEnv:
         self._lock = threading.Lock()
         self._numbers: dict[int, int] = {}
         self._count = itertools.count()
+        self.errors: list[BaseException] = []  # what escaped a sender thread
 
     def now(self) -> float:
         return (time.monotonic() - self._t0) / self.scale
@@ -112,7 +113,13 @@ class RealEnv:
         return number
 
     def spawn(self, name: str, fn: Callable[[], None]) -> Any:
-        thread = threading.Thread(target=fn, name=name, daemon=True)
+        def guarded() -> None:
+            try:
+                fn()
+            except BaseException as exc:  # re-raised by play_real
+                self.errors.append(exc)
+
+        thread = threading.Thread(target=guarded, name=name, daemon=True)
         thread.start()
         return thread
 
@@ -340,13 +347,26 @@ def play_sim(
 
 def play_real(scenario: Scenario, adapter: Adapter, scale: float = 0.01) -> History:
     """Play *scenario* on real threads (scenario seconds times *scale* real seconds)."""
-    run = _Run(scenario, adapter, RealEnv(scale))
+    env = RealEnv(scale)
+    run = _Run(scenario, adapter, env)
     try:
         run.main()
     finally:
         if not run.shut and run.session is not None:
             run.session.shutdown()  # clean up real threads; not part of the history
+    if env.errors:
+        error = RealRunError(
+            f"a sender thread failed: {type(env.errors[0]).__name__}: {env.errors[0]}"
+        )
+        error.history = run.history
+        raise error from env.errors[0]
     return run.history
+
+
+class RealRunError(RuntimeError):
+    """A real-thread run could not be completed; ``history`` holds what it recorded."""
+
+    history: History | None = None
 
 
 def play(scenario: Scenario, adapter: Adapter, strategy: SchedulingStrategy | None) -> History:

@@ -13,6 +13,7 @@ so its summary does not depend on which process finished first.
 from __future__ import annotations
 
 import hashlib
+import json
 import multiprocessing
 import sys
 import time
@@ -68,8 +69,16 @@ class RunSpec:
     workers: int | None = None
     max_steps: int = 200_000
     size: str = "s"
+    scenario_file: str = ""  #: play this scenario (JSON) instead of generating one from the seed
 
     def scenario(self) -> Scenario:
+        if self.scenario_file:
+            loaded = Scenario.from_json(json.loads(Path(self.scenario_file).read_text("utf-8")))
+            if self.brokers is not None or self.workers is not None:
+                loaded = loaded.with_config(
+                    self.brokers or loaded.brokers, self.workers or loaded.workers
+                )
+            return loaded
         base = SIZES[self.size]
         return scenario_from_seed(
             self.seed, replace(base, brokers=self.brokers, workers=self.workers)
@@ -86,6 +95,8 @@ class RunSpec:
             parts.append(f"--max-steps {self.max_steps}")
         if self.size != "s":
             parts.append(f"--size {self.size}")
+        if self.scenario_file:
+            parts.append(f"--scenario {self.scenario_file}")
         return " ".join(parts)
 
     def trace_name(self) -> str:

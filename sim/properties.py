@@ -72,13 +72,25 @@ def check_sim(
 
 def check_real(impl: str, scenario: Scenario, tolerance: float = 5.0) -> None:
     """Run on real threads and judge the real history (times in scenario seconds)."""
-    history = play_real(scenario, load_adapter(impl))
-    verdict = check(history, tolerance=tolerance)
-    if not verdict.ok:
-        scenario_json = json.dumps(scenario.to_json(), sort_keys=True)
+    failure = ""
+    try:
+        history = play_real(scenario, load_adapter(impl))
+        verdict = check(history, tolerance=tolerance)
+        if not verdict.ok:
+            failure = verdict.summary()
+    except Exception as exc:  # the run could not finish (a thread failed, a timeout)
+        failure = f"the run failed: {type(exc).__name__}: {exc}"
+    if failure:
+        text = json.dumps(scenario.to_json(), sort_keys=True)
+        name = hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:12]
+        path = trace_dir() / f"real-{impl.replace(':', '-')}-{name}.scenario.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text + "\n", encoding="utf-8")
         raise PropertyFailure(
-            f"{impl} on real threads:\n{verdict.summary()}\n"
-            f"scenario: {scenario_json}\n"
-            "real threads cannot be replayed exactly; run the scenario in simulation with "
-            "`python -m sim run` or feed it to sim.properties.check_sim"
+            f"{impl} on real threads:\n{failure}\n"
+            "a real-thread run cannot be replayed exactly; its scenario is saved:\n"
+            f"rerun on real threads: python -m sim run --scenario {path} --impl {impl} "
+            "--seeds 0..19 --real\n"
+            f"hunt it in simulation: python -m sim run --scenario {path} --impl {impl} "
+            "--seeds 0..999"
         )

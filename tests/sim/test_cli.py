@@ -112,3 +112,27 @@ def test_determinism_self_check_and_fresh_campaign_seeds(tmp_path: Path) -> None
     assert fresh.returncode == 0
     first = fresh.stdout.splitlines()[0]
     assert first.startswith("fresh seeds ") and first != "fresh seeds 0..9"
+
+
+def test_a_scenario_file_runs_in_simulation_and_on_real_threads(tmp_path: Path) -> None:
+    from sim.generate import scenario_from_seed
+
+    (tmp_path / "s.json").write_text(json.dumps(scenario_from_seed(0).to_json()))
+    simulated = sim("run", "--scenario", "s.json", "--seeds", "0..20", cwd=tmp_path)
+    assert simulated.returncode == 0 and "failures 0" in simulated.stdout
+    real = sim("run", "--scenario", "s.json", "--seeds", "0..1", "--real", cwd=tmp_path)
+    assert real.returncode == 0 and real.stdout.count("on real threads: ok") == 2
+    broken = sim(
+        "run",
+        "--scenario",
+        "s.json",
+        "--seed",
+        "0",
+        "--real",
+        "--impl",
+        "mutant:deep_copy",
+        cwd=tmp_path,
+    )
+    assert broken.returncode == 1 and "[C3]" in broken.stdout
+    assert "rerun: python -m sim run --seed 0 --impl mutant:deep_copy" in broken.stdout
+    assert "--scenario s.json --real" in broken.stdout
