@@ -263,22 +263,7 @@ class Runtime:
             raise TypeError(f"local must be a bool, not {local!r}")
         if type(droppable) is not bool:
             raise TypeError(f"droppable must be a bool, not {droppable!r}")
-        deadline: datetime | None
-        if expiry is None:
-            deadline = None
-        elif isinstance(expiry, timedelta):
-            deadline = self._now() + expiry
-        elif isinstance(expiry, datetime):
-            # Normalise at the call site: aware -> UTC; naive (no tzinfo, or a tzinfo whose
-            # utcoffset() is None) -> local time. The broker then only compares aware UTC.
-            if expiry.utcoffset() is None:
-                deadline = self.platform.to_aware(expiry.replace(tzinfo=None))
-            else:
-                deadline = expiry.astimezone(UTC)
-        else:
-            raise TypeError(
-                f"expiry must be a datetime, a timedelta or None, not {type(expiry).__name__}"
-            )
+        deadline = self._deadline(expiry)
         with self._lock:
             if self._state >= State.CLOSING and (
                 self._state is State.STOPPED or self.platform.ident() not in self._worker_idents
@@ -295,6 +280,25 @@ class Runtime:
             self._pending += 1
             self._messages.put(message)
         return message
+
+    def _deadline(self, expiry: object) -> datetime | None:
+        """*expiry* as an aware UTC deadline (spec E1), normalised at the call site.
+
+        A timedelta counts from now; an aware datetime is converted to UTC; a naive one
+        (no tzinfo, or a tzinfo whose ``utcoffset()`` is None) is local time. The broker
+        and the workers then only ever compare aware UTC datetimes.
+        """
+        if expiry is None:
+            return None
+        if isinstance(expiry, timedelta):
+            return self._now() + expiry
+        if isinstance(expiry, datetime):
+            if expiry.utcoffset() is None:
+                return self.platform.to_aware(expiry.replace(tzinfo=None))
+            return expiry.astimezone(UTC)
+        raise TypeError(
+            f"expiry must be a datetime, a timedelta or None, not {type(expiry).__name__}"
+        )
 
     # used by the workers -----------------------------------------------------------------
     def _emit(
