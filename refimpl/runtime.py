@@ -312,29 +312,36 @@ class Runtime:
         logger.debug("dropped %r for %r: %s", message, channel, reason)
         self._emit("drop", message, channel, reason)
 
-    def _commit_route(
+    def _commit_routes(
+        self, routed: list[tuple[Message, list[tuple[Subscription, Message]]]]
+    ) -> None:
+        """Commit a broker's routed messages, in their order, under one lock acquisition."""
+        with self._lock:
+            for message, deliveries in routed:
+                self._commit_locked(message, deliveries)
+
+    def _commit_locked(
         self, message: Message, deliveries: list[tuple[Subscription, Message]]
     ) -> None:
         """Append a message's deliveries to the mailboxes, in ``seq`` order (spec O2)."""
-        with self._lock:
-            while self._next_route != message.seq:
-                self._turn_waiters += 1
-                self._turn.wait()
-                self._turn_waiters -= 1
-            self._emit("route", message, None, str(len(deliveries)))
-            for sub, copy_ in deliveries:
-                if not sub.active:
-                    self._drop(copy_, sub.channel, "unsubscribed")
-                    continue
-                sub.mailbox.append(copy_)
-                self._pending += 1
-                if not sub.scheduled:
-                    sub.scheduled = True
-                    self._ready.put(sub)
-            self._next_route += 1
-            if self._turn_waiters:
-                self._turn.notify_all()
-            self._finish_locked()
+        while self._next_route != message.seq:
+            self._turn_waiters += 1
+            self._turn.wait()
+            self._turn_waiters -= 1
+        self._emit("route", message, None, str(len(deliveries)))
+        for sub, copy_ in deliveries:
+            if not sub.active:
+                self._drop(copy_, sub.channel, "unsubscribed")
+                continue
+            sub.mailbox.append(copy_)
+            self._pending += 1
+            if not sub.scheduled:
+                sub.scheduled = True
+                self._ready.put(sub)
+        self._next_route += 1
+        if self._turn_waiters:
+            self._turn.notify_all()
+        self._finish_locked()
 
     def _release(self, sub: Subscription, done: int) -> None:
         """A task worker hands *sub* back after finishing *done* of its deliveries."""

@@ -26,12 +26,16 @@ class Settings:
     #: chanspec's own: deliveries of one subscription a task worker runs before it puts the
     #: subscription back at the end of the ready queue (O4); 1 is strict round-robin
     CHANNEL_TASK_BATCH: int = 32
+    #: chanspec's own: messages a broker routes before it commits them to the mailboxes
+    #: together (it always commits before it would wait for a message; O2 order holds)
+    CHANNEL_ROUTE_BATCH: int = 32
 
     def __post_init__(self) -> None:
         for name in (
             "MAX_CHANNEL_MESSAGE_BROKER_THREADS",
             "MAX_CHANNEL_TASK_WORKER_THREADS",
             "CHANNEL_TASK_BATCH",
+            "CHANNEL_ROUTE_BATCH",
         ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:

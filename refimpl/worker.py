@@ -64,6 +64,10 @@ class Worker:
         self.timeout = timeout
         self._message: Message | None = None
         self._deliveries: list[tuple[Subscription, Message]] = []
+        # routed messages not yet committed: committed together, and always before this
+        # broker could block waiting for a message (others may wait for their turn)
+        self._routed: list[tuple[Message, list[tuple[Subscription, Message]]]] = []
+        self._route_batch = runtime.settings.CHANNEL_ROUTE_BATCH
         self._task: Task | None = None
         self._held: Subscription | None = None  # a subscription this worker keeps delivering
         self._done = 0  # deliveries finished for it since it was taken from the ready queue
@@ -81,7 +85,15 @@ class Worker:
     def get_message(self) -> Message:
         """The next message to route, in send order; ``Empty`` on timeout or if it was dropped."""
         rt = self.runtime
-        message: Message = rt._messages.get(timeout=self.timeout)
+        message: Message
+        if self._routed:
+            try:
+                message = rt._messages.get(timeout=0)
+            except Empty:
+                self._commit()  # about to wait: let nobody wait on us
+                message = rt._messages.get(timeout=self.timeout)
+        else:
+            message = rt._messages.get(timeout=self.timeout)
         if message is STOP:
             raise _Stop
         self._message = message
@@ -164,7 +176,9 @@ class Worker:
         message, self._message = self._message, None
         if message is not None:
             deliveries, self._deliveries = self._deliveries, []
-            self.runtime._commit_route(message, deliveries)
+            self._routed.append((message, deliveries))
+            if len(self._routed) >= self._route_batch:
+                self._commit()
         task, self._task = self._task, None
         if task is not None:
             sub = task.subscription
@@ -178,6 +192,11 @@ class Worker:
             self._held = None
             done, self._done = self._done, 0
             self.runtime._release(sub, done)
+
+    def _commit(self) -> None:
+        routed, self._routed = self._routed, []
+        if routed:
+            self.runtime._commit_routes(routed)
 
     def run(self) -> None:
         raise NotImplementedError

@@ -55,7 +55,9 @@ def cited_clauses() -> dict[str, set[str]]:
 def render_index() -> str:
     """``specs/traceability.md``: for every clause, the tests that check it."""
     headings = dict(
-        re.findall(r"^### ([A-Z]\d+) — (.+)$", (ROOT / "specs" / "channels.md").read_text("utf-8"), re.M)
+        re.findall(
+            r"^### ([A-Z]\d+) — (.+)$", (ROOT / "specs" / "channels.md").read_text("utf-8"), re.M
+        )
     )
     cited = citations()
     lines = [

@@ -20,23 +20,22 @@ class SharedTaskQueueRuntime(Runtime):
     later message can start before an earlier one (O2).
     """
 
-    def _commit_route(
+    def _commit_locked(
         self, message: Message, deliveries: list[tuple[Subscription, Message]]
     ) -> None:
-        with self._lock:
-            while self._next_route != message.seq:
-                self._turn.wait()
-            self._emit("route", message, None, str(len(deliveries)))
-            for sub, copy_ in deliveries:
-                if not sub.active:
-                    self._drop(copy_, sub.channel, "unsubscribed")
-                    continue
-                sub.mailbox.append(copy_)
-                self._pending += 1
-                self._ready.put(sub)  # the bug: one queue entry per delivery, always
-            self._next_route += 1
-            self._turn.notify_all()
-            self._finish_locked()
+        while self._next_route != message.seq:
+            self._turn.wait()
+        self._emit("route", message, None, str(len(deliveries)))
+        for sub, copy_ in deliveries:
+            if not sub.active:
+                self._drop(copy_, sub.channel, "unsubscribed")
+                continue
+            sub.mailbox.append(copy_)
+            self._pending += 1
+            self._ready.put(sub)  # the bug: one queue entry per delivery, always
+        self._next_route += 1
+        self._turn.notify_all()
+        self._finish_locked()
 
     def __init__(self, settings: object = None, **kwargs: Any) -> None:
         # one queue entry per delivery, one delivery per entry: no batching
@@ -54,19 +53,19 @@ class UnorderedCommitRuntime(Runtime):
     message can reach a subscriber's mailbox before an earlier one.
     """
 
-    def _commit_route(
+    def _commit_locked(
         self, message: Message, deliveries: list[tuple[Subscription, Message]]
     ) -> None:
-        with self._lock:  # the bug: no wait for ``self._next_route == message.seq``
-            self._emit("route", message, None, str(len(deliveries)))
-            for sub, copy_ in deliveries:
-                if not sub.active:
-                    self._drop(copy_, sub.channel, "unsubscribed")
-                    continue
-                sub.mailbox.append(copy_)
-                self._pending += 1
-                if not sub.scheduled:
-                    sub.scheduled = True
-                    self._ready.put(sub)
-            self._next_route += 1
-            self._finish_locked()
+        # the bug: no wait for ``self._next_route == message.seq``
+        self._emit("route", message, None, str(len(deliveries)))
+        for sub, copy_ in deliveries:
+            if not sub.active:
+                self._drop(copy_, sub.channel, "unsubscribed")
+                continue
+            sub.mailbox.append(copy_)
+            self._pending += 1
+            if not sub.scheduled:
+                sub.scheduled = True
+                self._ready.put(sub)
+        self._next_route += 1
+        self._finish_locked()

@@ -87,3 +87,24 @@ def test_reprs_name_what_logs_need() -> None:
     message = channel.send({"k": 1})
     assert "a.b" in repr(Task(sub, message)) and "seq=" in repr(Task(sub, message))
     rt.shutdown()
+
+
+@pytest.mark.spec("R1")
+@pytest.mark.parametrize("name", ["CHANNEL_TASK_BATCH", "CHANNEL_ROUTE_BATCH"])
+@pytest.mark.parametrize("value", [0, -1, 1.5, True, "8"])
+def test_batch_settings_must_be_positive_ints(name: str, value: object) -> None:
+    with pytest.raises(ValueError, match=name):
+        Runtime({name: value})
+
+
+@pytest.mark.spec("O2", "R1")
+@pytest.mark.parametrize("route_batch", [1, 3, 64])
+def test_order_holds_with_every_route_batch_and_several_brokers(route_batch: int) -> None:
+    got: list[int] = []
+    settings = {"MAX_CHANNEL_MESSAGE_BROKER_THREADS": 3, "CHANNEL_ROUTE_BATCH": route_batch}
+    with Runtime(settings) as rt:
+        Channel("o", lambda m: got.append(m.seq), runtime=rt)
+        sender = Channel("o", runtime=rt)
+        sent = [sender.send({"i": i}).seq for i in range(500)]
+        assert rt.join(10)
+    assert got == sent

@@ -40,14 +40,15 @@ def test_the_same_seed_writes_a_byte_identical_trace_in_separate_processes(tmp_p
 
 
 def test_a_failure_prints_a_replay_command_that_reproduces_it(tmp_path: Path) -> None:
-    done = sim("run", "--seed", "0", "--impl", "mutant:shared_task_queue", cwd=tmp_path)
+    done = sim("run", "--seeds", "0..60", "--impl", "mutant:shared_task_queue", cwd=tmp_path)
     assert done.returncode == 1
-    (line,) = [x for x in done.stdout.splitlines() if x.startswith("replay: ")]
-    command = line.removeprefix("replay: ").split()
+    lines = [x.strip() for x in done.stdout.splitlines() if x.strip().startswith("replay: ")]
+    command = lines[0].removeprefix("replay: ").split()
     assert command[:3] == ["python", "-m", "sim"]
     again = sim(*command[3:], cwd=tmp_path)
     assert again.returncode == 1
-    assert "replayed exactly" in again.stdout and "[O2]" in again.stdout
+    assert "replayed exactly" in again.stdout
+    assert "[O2]" in again.stdout or "[O3]" in again.stdout  # the mutant's two clauses
 
 
 def test_a_tampered_trace_is_reported_as_divergent(tmp_path: Path) -> None:
