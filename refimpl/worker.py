@@ -194,9 +194,9 @@ class Worker:
             self.runtime._release(sub, done)
 
     def _commit(self) -> None:
+        """Commit the routed messages (callers only call it when there are some)."""
         routed, self._routed = self._routed, []
-        if routed:
-            self.runtime._commit_routes(routed)
+        self.runtime._commit_routes(routed)
 
     def run(self) -> None:
         raise NotImplementedError
