@@ -89,6 +89,13 @@ class Message:
         message._origin = self
         return message
 
+    def _copy_or_bare(self) -> Message:
+        """A subscriber's copy for a drop report; without the payload if copying fails."""
+        try:
+            return self._copy_for_subscriber()
+        except Exception:
+            return self._bare_copy()
+
     def _bare_copy(self) -> Message:
         """A subscriber's copy without the payload (for reporting a failed copy)."""
         message = Message(

@@ -329,11 +329,11 @@ class Runtime:
             self._turn.wait()
             self._turn_waiters -= 1
         self._emit("route", message, None, str(len(deliveries)))
-        for sub, copy_ in deliveries:
+        for sub, routed in deliveries:
             if not sub.active:
-                self._drop(copy_, sub.channel, "unsubscribed")
+                self._drop(routed._copy_or_bare(), sub.channel, "unsubscribed")
                 continue
-            sub.mailbox.append(copy_)
+            sub.mailbox.append(routed)
             self._pending += 1
             if not sub.scheduled:
                 sub.scheduled = True

@@ -113,16 +113,12 @@ class Worker:
     def schedule_task(self, channel: Channel, message: Message) -> None:
         """Schedule *message* for *channel*; delivered after ``run()`` returns, in send order."""
         sub = message._snapshot.by_channel.get(channel) or channel._sub
-        try:
-            copy_ = message._copy_for_subscriber()
-        except Exception:  # a dict subclass whose copy fails: reported, never silent (D2)
-            logger.exception("could not copy %r for %r; the delivery is dropped", message, channel)
-            self.runtime._drop(message._bare_copy(), channel, "error")
-            return
         if sub is None:
-            self.runtime._drop(copy_, channel, "unsubscribed")
+            self.runtime._drop(message._copy_or_bare(), channel, "unsubscribed")
             return
-        self._deliveries.append((sub, copy_))
+        # The subscriber's own copy is made by the task worker, just before the handler
+        # (``copy_for_subscriber``): a backlog holds one message, not one copy per subscriber.
+        self._deliveries.append((sub, message))
 
     # task-worker side ------------------------------------------------------------------
     def get_task(self) -> Task:
@@ -133,7 +129,17 @@ class Worker:
             sub = rt._ready.get(timeout=self.timeout)
             if sub is STOP:
                 raise _Stop
-        message = sub.mailbox.popleft()
+        origin = sub.mailbox.popleft()
+        try:
+            message = self.copy_for_subscriber(origin)
+        except Exception:  # a dict subclass whose copy fails: reported, never silent (D2)
+            message = origin._bare_copy()
+            self._task = Task(sub, message)
+            logger.exception(
+                "could not copy %r for %r; the delivery is dropped", origin, sub.channel
+            )
+            rt._drop(message, sub.channel, "error")
+            raise Empty from None
         self._task = task = Task(sub, message)
         rt.platform.checkpoint("handler_start")
         reason = self.drop_reason(task)
@@ -141,6 +147,10 @@ class Worker:
             rt._drop(message, sub.channel, reason)
             raise Empty
         return task
+
+    def copy_for_subscriber(self, message: Message) -> Message:
+        """The subscriber's own shallow copy of the broker's payload (spec C2, C3)."""
+        return message._copy_for_subscriber()
 
     def drop_reason(self, task: Task) -> str | None:
         """Why *task* must not run now, checked just before its handler (S3, E2, W3), or None."""

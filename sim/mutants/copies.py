@@ -5,26 +5,25 @@ from __future__ import annotations
 from copy import deepcopy
 from typing import Any
 
-from refimpl import Channel, Message, MessageBroker, Runtime
+from refimpl import Message, Runtime, TaskWorker
 from sim.mutants._base import SwapRuntime
 
 __all__ = ["DeepCopyRuntime", "NoSendCopyRuntime", "SharedSubscriberCopyRuntime"]
 
 
-class _RecopyingBroker(MessageBroker):
-    """Schedules as refimpl does, then replaces each new delivery's data via ``data_for``."""
+class _RecopyingWorker(TaskWorker):
+    """Copies as refimpl does, then replaces the copy's data via ``data_for``."""
 
-    def schedule_task(self, channel: Channel, message: Message) -> None:
-        before = len(self._deliveries)
-        super().schedule_task(channel, message)
-        for _sub, copy_ in self._deliveries[before:]:
-            copy_.data = self.data_for(message, copy_)
+    def copy_for_subscriber(self, message: Message) -> Message:
+        copy_ = super().copy_for_subscriber(message)
+        copy_.data = self.data_for(message, copy_)
+        return copy_
 
     def data_for(self, message: Message, copy_: Message) -> dict[Any, Any]:
         raise NotImplementedError
 
 
-class _DeepCopyBroker(_RecopyingBroker):
+class _DeepCopyWorker(_RecopyingWorker):
     def data_for(self, message: Message, copy_: Message) -> dict[Any, Any]:
         return deepcopy(copy_.data)  # the bug: nested objects are copied too
 
@@ -35,10 +34,10 @@ class DeepCopyRuntime(SwapRuntime):
     Nested objects are no longer shared by reference between sender and subscribers.
     """
 
-    broker_class = _DeepCopyBroker
+    task_worker_class = _DeepCopyWorker
 
 
-class _SharedCopyBroker(_RecopyingBroker):
+class _SharedCopyWorker(_RecopyingWorker):
     def data_for(self, message: Message, copy_: Message) -> dict[Any, Any]:
         if message._payload is None:
             message._payload = {}
@@ -48,11 +47,11 @@ class _SharedCopyBroker(_RecopyingBroker):
 class SharedSubscriberCopyRuntime(SwapRuntime):
     """Bug (C2): all subscribers of one message receive the same dict object.
 
-    The broker copies once per message instead of once per subscriber, so a change
+    One copy per message instead of one per subscriber, so a change
     one handler makes to its dict is seen by the other subscribers.
     """
 
-    broker_class = _SharedCopyBroker
+    task_worker_class = _SharedCopyWorker
 
 
 class NoSendCopyRuntime(Runtime):
