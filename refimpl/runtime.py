@@ -13,10 +13,15 @@ Data flow (spec O1-O4)::
   task worker that takes it runs one delivery and puts it back if more are pending.
   So each subscriber sees its messages one at a time, in ``seq`` order, while
   different subscribers run in parallel.
-* ``_pending`` counts messages not yet routed plus deliveries not yet finished;
-  ``join()`` and ``shutdown()`` wait on ``_idle`` for it to reach zero.
+* The runtime is idle when every accepted message is routed (``_next_route == _seq``)
+  and no delivery is in flight (``_inflight == 0``); ``join()`` and ``shutdown()``
+  wait on ``_idle`` for that.
 
-One lock (``_lock``) guards all of this; its conditions are ``_turn`` and ``_idle``.
+Two locks. ``_send_lock`` orders sends: it guards ``_seq`` and the queue put, and
+the state check that refuses sends once closing. ``_lock`` guards everything else
+(registry, mailboxes, ``_next_route``, ``_inflight``, state changes); its conditions
+are ``_turn`` and ``_idle``. Whoever needs both takes ``_send_lock`` first. Senders
+so never wait for the workers' bookkeeping.
 """
 
 from __future__ import annotations
@@ -97,6 +102,7 @@ class Runtime:
         )
         self.platform: Platform = platform if platform is not None else RealPlatform()
         self._observer = observer
+        self._send_lock = self.platform.lock()
         self._lock = self.platform.lock()
         self._turn = self.platform.condition(self._lock)
         self._turn_waiters = 0  # brokers waiting for their turn to commit
@@ -107,7 +113,7 @@ class Runtime:
         self._state = State.NEW
         self._seq = 0  # next seq to assign
         self._next_route = 0  # next seq the brokers may commit
-        self._pending = 0
+        self._inflight = 0  # deliveries in mailboxes or running
         self._next_sub_id = 0
         self._snapshot = Snapshot()
         self._worker_idents: set[int] = set()
@@ -120,7 +126,7 @@ class Runtime:
         )
 
     def __repr__(self) -> str:
-        return f"<Runtime {self._state.name} pending={self._pending}>"
+        return f"<Runtime {self._state.name} sent={self._seq} routed={self._next_route}>"
 
     # life cycle ----------------------------------------------------------------------
     @property
@@ -157,7 +163,7 @@ class Runtime:
         self._refuse_from_worker("join")
         deadline = None if timeout is None else self._now() + timedelta(seconds=timeout)
         with self._lock:
-            while self._pending:
+            while not self._is_idle():
                 left = None if deadline is None else (deadline - self._now()).total_seconds()
                 if left is not None and left <= 0:
                     return False
@@ -174,7 +180,7 @@ class Runtime:
         non-droppable messages are delivered.
         """
         self._refuse_from_worker("shutdown")
-        with self._lock:
+        with self._send_lock, self._lock:  # both: no send passes the state check after this
             if self._state < State.CLOSING:
                 never_started = self._state is State.NEW
                 # Closing before a never-started runtime's threads exist: shutdown began
@@ -183,7 +189,10 @@ class Runtime:
                 self._emit("shutdown_begin", None, None, "")
                 if never_started:
                     self._spawn_locked()
-            while self._pending:
+        with self._lock:
+            # A handler's send completes before its delivery does, so every accepted
+            # message is counted in _seq by the time _inflight can reach zero.
+            while not self._is_idle():
                 self._idle.wait()
             stopper = self._state is not State.STOPPED
             if stopper:
@@ -264,7 +273,7 @@ class Runtime:
         if type(droppable) is not bool:
             raise TypeError(f"droppable must be a bool, not {droppable!r}")
         deadline = self._deadline(expiry)
-        with self._lock:
+        with self._send_lock:
             if self._state >= State.CLOSING and (
                 self._state is State.STOPPED or self.platform.ident() not in self._worker_idents
             ):
@@ -277,7 +286,6 @@ class Runtime:
             message._payload = payload
             message._snapshot = self._snapshot
             self._seq += 1
-            self._pending += 1
             self._messages.put(message)
         return message
 
@@ -334,14 +342,14 @@ class Runtime:
                 self._drop(routed._copy_or_bare(), sub.channel, "unsubscribed")
                 continue
             sub.mailbox.append(routed)
-            self._pending += 1
+            self._inflight += 1
             if not sub.scheduled:
                 sub.scheduled = True
                 self._ready.put(sub)
         self._next_route += 1
         if self._turn_waiters:
             self._turn.notify_all()
-        self._finish_locked()
+        self._finish_locked(0)
 
     def _release(self, sub: Subscription, done: int) -> None:
         """A task worker hands *sub* back after finishing *done* of its deliveries."""
@@ -352,10 +360,14 @@ class Runtime:
                 sub.scheduled = False
             self._finish_locked(done)
 
-    def _finish_locked(self, done: int = 1) -> None:
-        self._pending -= done
-        if not self._pending:
+    def _finish_locked(self, done: int) -> None:
+        """*done* deliveries finished (0: a message was routed); wake idle waiters if idle."""
+        self._inflight -= done
+        if self._is_idle():
             self._idle.notify_all()
+
+    def _is_idle(self) -> bool:
+        return self._next_route == self._seq and not self._inflight
 
     def _register_worker_thread(self) -> None:
         with self._lock:

@@ -31,11 +31,11 @@ class SharedTaskQueueRuntime(Runtime):
                 self._drop(copy_, sub.channel, "unsubscribed")
                 continue
             sub.mailbox.append(copy_)
-            self._pending += 1
+            self._inflight += 1
             self._ready.put(sub)  # the bug: one queue entry per delivery, always
         self._next_route += 1
         self._turn.notify_all()
-        self._finish_locked()
+        self._finish_locked(0)
 
     def __init__(self, settings: object = None, **kwargs: Any) -> None:
         # one queue entry per delivery, one delivery per entry: no batching
@@ -63,9 +63,9 @@ class UnorderedCommitRuntime(Runtime):
                 self._drop(copy_, sub.channel, "unsubscribed")
                 continue
             sub.mailbox.append(copy_)
-            self._pending += 1
+            self._inflight += 1
             if not sub.scheduled:
                 sub.scheduled = True
                 self._ready.put(sub)
         self._next_route += 1
-        self._finish_locked()
+        self._finish_locked(0)

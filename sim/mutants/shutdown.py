@@ -121,7 +121,7 @@ class ShutdownWithoutDrainRuntime(Runtime):
         with self._lock:
             if self._state is not State.RUNNING:
                 return
-            self._state = State.STOPPED  # the bug: no CLOSING phase, no wait for _pending
+            self._state = State.STOPPED  # the bug: no CLOSING phase, no wait for idle
             self._emit("shutdown_begin", None, None, "")
             self._emit("shutdown_end", None, None, "")
         for worker in self.workers:

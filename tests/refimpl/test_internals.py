@@ -78,7 +78,7 @@ def test_scope_rejects_a_handler_that_is_not_callable() -> None:
 
 def test_reprs_name_what_logs_need() -> None:
     rt = Runtime()
-    assert repr(rt) == "<Runtime NEW pending=0>"
+    assert repr(rt) == "<Runtime NEW sent=0 routed=0>"
     from refimpl.worker import Task
 
     channel = Channel("a.b", print, runtime=rt)
