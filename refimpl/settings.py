@@ -25,10 +25,10 @@ class Settings:
     CHANNEL_WORKER_TIMEOUT: float = 1.0
     #: chanspec's own: deliveries of one subscription a task worker runs before it puts the
     #: subscription back at the end of the ready queue (O4); 1 is strict round-robin
-    CHANNEL_TASK_BATCH: int = 32
+    CHANNEL_TASK_BATCH: int = 128
     #: chanspec's own: messages a broker routes before it commits them to the mailboxes
     #: together (it always commits before it would wait for a message; O2 order holds)
-    CHANNEL_ROUTE_BATCH: int = 32
+    CHANNEL_ROUTE_BATCH: int = 128
 
     def __post_init__(self) -> None:
         for name in (

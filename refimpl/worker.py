@@ -72,6 +72,7 @@ class Worker:
         self._held: Subscription | None = None  # a subscription this worker keeps delivering
         self._done = 0  # deliveries finished for it since it was taken from the ready queue
         self._batch = runtime.settings.CHANNEL_TASK_BATCH
+        self._checkpoint = runtime.platform.checkpoint  # called twice per delivery
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
@@ -141,7 +142,7 @@ class Worker:
             rt._drop(message, sub.channel, "error")
             raise Empty from None
         self._task = task = Task(sub, message)
-        rt.platform.checkpoint("handler_start")
+        self._checkpoint("handler_start")
         reason = self.drop_reason(task)
         if reason is not None:
             rt._drop(message, sub.channel, reason)
@@ -235,7 +236,8 @@ class TaskWorker(Worker):
 
     def run(self) -> None:
         task = self.get_task()
-        handler = task.handler
+        sub = task.subscription
+        handler = sub.handler if sub.active else None  # what Task.handler says, inlined
         if handler is None:  # unsubscribed after get_task()'s check: a drop, reported (W3, D2)
             self.runtime._drop(task.message, task.channel, "unsubscribed")
             return
@@ -250,4 +252,4 @@ class TaskWorker(Worker):
             )
             self.runtime._emit("error", task.message, task.channel, repr(exc))
         finally:
-            self.runtime.platform.checkpoint("handler_end")
+            self._checkpoint("handler_end")

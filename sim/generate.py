@@ -58,6 +58,7 @@ TOPICS: tuple[str, ...] = (
 )
 EXPIRIES: tuple[float | None, ...] = (None, None, None, 1.5, 0.0, 0.5, 3.0)
 SLEEPS: tuple[float, ...] = (0.0, 0.0, 0.0, 0.25, 2.0)
+BATCHES: tuple[int, ...] = (128, 1, 2, 3)
 
 
 class Source(Protocol):
@@ -163,7 +164,18 @@ def generate(source: Source, config: GenConfig = GenConfig()) -> Scenario:
             else:
                 ops.append(Shutdown())
         threads.append(tuple(ops))
-    return Scenario(tuple(channels), tuple(threads), brokers=brokers, workers=workers)
+    # small batches too, so that handing a subscription back and committing part of a
+    # broker's work happen inside the explored interleavings
+    task_batch = _pick(source, BATCHES)
+    route_batch = _pick(source, BATCHES)
+    return Scenario(
+        tuple(channels),
+        tuple(threads),
+        brokers=brokers,
+        workers=workers,
+        task_batch=task_batch,
+        route_batch=route_batch,
+    )
 
 
 def scenario_from_seed(seed: int, config: GenConfig = GenConfig()) -> Scenario:

@@ -9,7 +9,7 @@ stored in a trace and replayed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 __all__ = [
@@ -79,6 +79,8 @@ class Scenario:
     workers: int = 4
     timeout: float = 1.0
     shutdown: bool = True  #: shut down at the end unless an op already did
+    task_batch: int = 128  #: CHANNEL_TASK_BATCH (refimpl's; other implementations may ignore it)
+    route_batch: int = 128  #: CHANNEL_ROUTE_BATCH
     label: str = field(default="", compare=False)
 
     def settings(self) -> dict[str, Any]:
@@ -86,10 +88,12 @@ class Scenario:
             "MAX_CHANNEL_MESSAGE_BROKER_THREADS": self.brokers,
             "MAX_CHANNEL_TASK_WORKER_THREADS": self.workers,
             "CHANNEL_WORKER_TIMEOUT": self.timeout,
+            "CHANNEL_TASK_BATCH": self.task_batch,
+            "CHANNEL_ROUTE_BATCH": self.route_batch,
         }
 
     def with_config(self, brokers: int, workers: int) -> Scenario:
-        return Scenario(self.channels, self.threads, brokers, workers, self.timeout, self.shutdown)
+        return replace(self, brokers=brokers, workers=workers)
 
     @property
     def sends(self) -> int:
@@ -102,6 +106,8 @@ class Scenario:
             "workers": self.workers,
             "timeout": self.timeout,
             "shutdown": self.shutdown,
+            "task_batch": self.task_batch,
+            "route_batch": self.route_batch,
             "channels": [
                 [c.topic, c.subscribed, c.raises, c.sleep, c.reply, c.reply_droppable]
                 for c in self.channels
@@ -118,6 +124,8 @@ class Scenario:
             workers=data["workers"],
             timeout=data["timeout"],
             shutdown=data["shutdown"],
+            task_batch=data.get("task_batch", 128),
+            route_batch=data.get("route_batch", 128),
         )
 
 
