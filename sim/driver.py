@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from datetime import timedelta
 from typing import Any, Protocol
@@ -29,7 +29,7 @@ from sim.primitives import SimPlatform
 from sim.scenario import Advance, Scenario, Send, Settle, Shutdown, Subscribe, Unsubscribe
 from sim.scheduler import Scheduler, SchedulingStrategy
 
-__all__ = ["Env", "RealEnv", "RealRunError", "SimEnv", "play", "play_real", "play_sim"]
+__all__ = ["Env", "RealEnv", "RealRunError", "SimEnv", "play_real", "play_sim"]
 
 _SETTLE_TICK = 0.05  #: virtual seconds a settling driver waits for a sleeping handler
 
@@ -367,14 +367,3 @@ class RealRunError(RuntimeError):
     """A real-thread run could not be completed; ``history`` holds what it recorded."""
 
     history: History | None = None
-
-
-def play(scenario: Scenario, adapter: Adapter, strategy: SchedulingStrategy | None) -> History:
-    """In simulation when a strategy is given, else on real threads."""
-    if strategy is None:
-        return play_real(scenario, adapter)
-    return play_sim(scenario, adapter, strategy)[0]
-
-
-def iter_subscriptions(history: History) -> Iterator[int]:
-    return iter(sorted(history.topics))

@@ -18,12 +18,11 @@ newline), so the same run gives the same bytes on every machine and in every pro
   ``step 118: trace has thread 4 'get queue2', replay has thread 3 'acquire lock1'``.
 * ``determinism_check(...)`` records the same run twice and compares the two.
 * ``load(path)`` refuses other format versions; ``timeline(trace)`` draws one lane per
-  virtual thread; ``main(argv)`` is ``python -m sim replay FILE [--steps]``.
+  virtual thread (``python -m sim replay FILE [--steps]`` shows it, in ``sim.cli``).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,7 +49,6 @@ __all__ = [
     "default_outcome",
     "determinism_check",
     "load",
-    "main",
     "record",
     "replay",
     "timeline",
@@ -492,30 +490,3 @@ def timeline(trace: Trace, steps: bool = False, width: int = 18) -> str:
     for violation in outcome.get("violations", []):
         lines.append(f"violation: {json.dumps(violation, sort_keys=True)}")
     return "\n".join(lines) + "\n"
-
-
-def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> int:
-    """``replay FILE [--steps] [--width N] [--no-replay]``: show, then replay; 1 if it diverges."""
-    parser = argparse.ArgumentParser(
-        prog="python -m sim replay", description="Show, replay a trace."
-    )
-    parser.add_argument("file")
-    parser.add_argument("--steps", action="store_true", help="one row per scheduling step")
-    parser.add_argument("--width", type=int, default=18, help="lane width (characters)")
-    parser.add_argument("--no-replay", action="store_true", help="only show the timeline")
-    args = parser.parse_args(argv)
-    try:
-        trace = load(args.file)
-    except (OSError, TraceFormatError) as exc:
-        out(f"error: {exc}")
-        return 2
-    out(timeline(trace, steps=args.steps, width=args.width).rstrip("\n"))
-    if args.no_replay:
-        return 0
-    result = replay(trace)
-    out(str(result))
-    return 0 if result.ok else 1
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

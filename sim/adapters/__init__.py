@@ -15,7 +15,7 @@ from importlib import import_module
 from sim.adapters.base import Adapter, Session
 from sim.adapters.refimpl_adapter import RefimplAdapter
 
-__all__ = ["Adapter", "RefimplAdapter", "Session", "adapter_names", "load_adapter"]
+__all__ = ["Adapter", "RefimplAdapter", "Session", "load_adapter"]
 
 
 def load_adapter(name: str) -> Adapter:
@@ -40,10 +40,3 @@ def load_adapter(name: str) -> Adapter:
     raise ValueError(
         f"unknown implementation {name!r} (refimpl, mutant:NAME, lona, module:factory)"
     )
-
-
-def adapter_names() -> list[str]:
-    """Every built-in implementation name, for listings."""
-    from sim.mutants import MUTANTS
-
-    return ["refimpl", *(f"mutant:{k}" for k in sorted(MUTANTS)), "lona", "lona-1worker"]

@@ -37,6 +37,12 @@ def test_the_same_seed_writes_a_byte_identical_trace_in_separate_processes(tmp_p
         assert done.returncode == 0, done.stdout + done.stderr
     assert (tmp_path / "a.json").read_bytes() == (tmp_path / "b.json").read_bytes()
     assert json.loads((tmp_path / "a.json").read_text())["format"] == "chanspec-trace/1"
+    again = sim("replay", "a.json", "--steps", cwd=tmp_path)  # a passing run replays: exit 0
+    assert (
+        again.returncode == 0
+        and "replayed exactly" in again.stdout
+        and "outcome: ok" in again.stdout
+    )
 
 
 def test_a_failure_prints_a_replay_command_that_reproduces_it(tmp_path: Path) -> None:
@@ -103,6 +109,9 @@ def test_bad_usage_exits_2(tmp_path: Path) -> None:
     assert sim("run", "--strategy", "nonsense", cwd=tmp_path).returncode == 2
     (tmp_path / "x.json").write_text("{}")
     assert sim("replay", "x.json", cwd=tmp_path).returncode == 2
+    (tmp_path / "old.json").write_text('{"format": "chanspec-trace/0"}')
+    old = sim("replay", "old.json", cwd=tmp_path)
+    assert old.returncode == 2 and "not supported" in old.stderr
 
 
 def test_determinism_self_check_and_fresh_campaign_seeds(tmp_path: Path) -> None:

@@ -29,7 +29,6 @@ from sim.trace import (
     TraceFormatError,
     determinism_check,
     load,
-    main,
     record,
     replay,
     timeline,
@@ -378,25 +377,3 @@ def test_timeline_has_a_lane_per_thread_and_a_row_per_event() -> None:
     assert len(steps) == 3 + trace.steps
     assert steps[3].split()[:3] == ["1", "0.000", trace.log[0][1].split()[0]]
     assert steps[-1].split()[1] == f"{trace.time:.3f}"
-
-
-def test_main_shows_and_replays_a_trace_file(tmp_path: Path) -> None:
-    trace = record(SCENARIO, "refimpl", RandomWalk(3))
-    good = tmp_path / "good.json"
-    trace.save(good)
-    out: list[str] = []
-    assert main([str(good)], out.append) == 0
-    assert out[0] == timeline(trace).rstrip("\n")
-    assert out[-1].startswith("replay matches")
-    tampered = Trace.from_json(trace.to_json())
-    tampered.history["events"][3][6] = "tampered"
-    bad = tmp_path / "bad.json"
-    tampered.save(bad)
-    out.clear()
-    assert main([str(bad), "--steps"], out.append) == 1
-    assert out[-1].startswith("replay diverges: history event 3:")
-    old = tmp_path / "old.json"
-    old.write_text('{"format": "chanspec-trace/0"}')
-    out.clear()
-    assert main([str(old)], out.append) == 2
-    assert "not supported" in out[0]
