@@ -60,3 +60,33 @@ def test_a_handler_raising_system_exit_does_not_end_its_worker() -> None:
         assert done.wait(10)
         assert all(t.is_alive() for t in rt.pool.threads)
     assert got == [1, 2]
+
+
+@pytest.mark.spec("D2", "W3")
+def test_a_drop_is_still_reported_when_the_payload_cannot_be_copied_for_the_report() -> None:
+    class CopiesOnlyAtSend(dict[str, Any]):
+        copies = 0
+
+        def __copy__(self) -> CopiesOnlyAtSend:
+            type(self).copies += 1
+            if type(self).copies > 2:
+                raise RuntimeError("no more copies")
+            return CopiesOnlyAtSend(self)
+
+    drops: list[tuple[str, dict[str, Any]]] = []
+
+    def observer(kind: str, message: Message | None, channel: Channel | None, detail: str) -> None:
+        if kind == "drop" and message is not None:
+            drops.append((detail, message.data))
+
+    rt = Runtime(observer=observer)  # not started: routing happens after the unsubscribe
+    try:
+        channel = Channel("a", print, runtime=rt)
+        sent = Channel("a", runtime=rt).send(CopiesOnlyAtSend(k=1))
+        channel.unsubscribe()
+        rt.start()
+        assert rt.join(10)
+    finally:
+        rt.shutdown()
+    assert drops == [("unsubscribed", {})]  # reported, with the payload left out
+    assert sent.is_dropped()

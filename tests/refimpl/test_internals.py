@@ -108,3 +108,14 @@ def test_order_holds_with_every_route_batch_and_several_brokers(route_batch: int
         sent = [sender.send({"i": i}).seq for i in range(500)]
         assert rt.join(10)
     assert got == sent
+
+
+@pytest.mark.spec("T2")
+def test_is_pattern_names_the_wildcard_topics() -> None:
+    from refimpl.topics import is_pattern
+
+    assert [t for t in ("a.b", "a.*", "a.?", "a.[bc]", "é.b", "a]") if is_pattern(t)] == [
+        "a.*",
+        "a.?",
+        "a.[bc]",
+    ]
