@@ -262,7 +262,7 @@ class Runtime:
             payload: dict[Any, Any] | None = None
             data: dict[Any, Any] = {}
         elif isinstance(message_data, dict):
-            payload = shallow_copy(message_data)
+            payload = self._broker_copy(message_data)
             data = shallow_copy(message_data)
         else:
             raise TypeError(
@@ -274,9 +274,7 @@ class Runtime:
             raise TypeError(f"droppable must be a bool, not {droppable!r}")
         deadline = self._deadline(expiry)
         with self._send_lock:
-            if self._state >= State.CLOSING and (
-                self._state is State.STOPPED or self.platform.ident() not in self._worker_idents
-            ):
+            if self._send_refused():
                 if internal:
                     return Message(topic, data, deadline, local, droppable, -1, self._now)
                 raise ShutdownError(
@@ -288,6 +286,16 @@ class Runtime:
             self._seq += 1
             self._messages.put(message)
         return message
+
+    def _broker_copy(self, message_data: dict[Any, Any]) -> dict[Any, Any]:
+        """The broker's own copy, taken at the call (spec C1)."""
+        return shallow_copy(message_data)
+
+    def _send_refused(self) -> bool:
+        """Whether a send from this thread is refused now (S4, S5); under ``_send_lock``."""
+        return self._state >= State.CLOSING and (
+            self._state is State.STOPPED or self.platform.ident() not in self._worker_idents
+        )
 
     def _deadline(self, expiry: object) -> datetime | None:
         """*expiry* as an aware UTC deadline (spec E1), normalised at the call site.

@@ -61,17 +61,5 @@ class NoSendCopyRuntime(Runtime):
     broker routed the message, reaches every subscriber.
     """
 
-    def _send(
-        self,
-        topic: str,
-        message_data: object,
-        expiry: object,
-        local: object,
-        droppable: object,
-        *,
-        internal: bool = False,
-    ) -> Message:
-        message = super()._send(topic, message_data, expiry, local, droppable, internal=internal)
-        if isinstance(message_data, dict) and message._payload is not None:
-            message._payload = message_data  # the bug: the broker's "copy" is the sender's dict
-        return message
+    def _broker_copy(self, message_data: dict[Any, Any]) -> dict[Any, Any]:
+        return message_data  # the bug: the broker's "copy" is the sender's dict

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from refimpl import Message, MessageBroker, ShutdownError, State, TaskWorker
+from refimpl import Message, MessageBroker, State, TaskWorker
 from refimpl._seam import Empty
 from refimpl.runtime import STOP, Runtime
 from refimpl.worker import Task
@@ -70,40 +70,20 @@ class HandlerSendRejectedInShutdownRuntime(Runtime):
     work it would have sent is lost.
     """
 
-    def _send(
-        self,
-        topic: str,
-        message_data: object,
-        expiry: object,
-        local: object,
-        droppable: object,
-        *,
-        internal: bool = False,
-    ) -> Message:
-        if self._state is State.CLOSING and not internal:  # the bug: no handler exemption
-            raise ShutdownError(f"cannot send to {topic!r}: the runtime is closing")
-        return super()._send(topic, message_data, expiry, local, droppable, internal=internal)
+    def _send_refused(self) -> bool:
+        return self._state >= State.CLOSING  # the bug: no exemption for handlers
 
 
 class SendAfterShutdownAcceptedRuntime(Runtime):
     """Bug (S5): send() after shutdown() returned is silently accepted, never delivered.
 
-    It is treated like an internal-topic message after shutdown: validated, given a
-    ``Message`` back, and thrown away, instead of raising ShutdownError.
+    The message is validated, queued and given a ``Message`` back, but no thread is left
+    to route it, instead of raising ShutdownError.
     """
 
-    def _send(
-        self,
-        topic: str,
-        message_data: object,
-        expiry: object,
-        local: object,
-        droppable: object,
-        *,
-        internal: bool = False,
-    ) -> Message:
-        internal = internal or self._state is State.STOPPED  # the bug
-        return super()._send(topic, message_data, expiry, local, droppable, internal=internal)
+    def _send_refused(self) -> bool:
+        # the bug: once stopped, sends are accepted again (and never delivered)
+        return self._state is State.CLOSING and self.platform.ident() not in self._worker_idents
 
 
 class ShutdownWithoutDrainRuntime(Runtime):
