@@ -6,7 +6,8 @@
   of the whole message with a permitted reason (``expired``: the message has an expiry;
   ``shutdown``: it is droppable; ``unsubscribed``: a pair drop after the subscription's
   ``unsub_call``; ``error``: the payload's copy failed, D2) -- no later than its
-  *quiescent point*: the first ``settle_ret`` whose ``settle_call`` follows ``send_ret(m)`` and at which no handler is running, else
+  *quiescent point*: the first ``settle_ret`` whose ``settle_call`` follows
+  ``send_ret(m)`` and at which no handler is running, else
   ``shutdown_ret`` if it follows ``send_ret(m)``. Without a quiescent point, or with
   ``complete=False`` (the history may lack events), the pair is not checked for loss
   (counted as ``unchecked``). Each unresolved pair is reported once, under exactly one
