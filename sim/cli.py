@@ -84,6 +84,11 @@ def _parser() -> argparse.ArgumentParser:
         help="run on real threads instead (not replayable; the oracle judges each real history)",
     )
     run.add_argument(
+        "--record",
+        metavar="FILE.jsonl",
+        help="--real, one run: write its history in the chanspec-history/1 format",
+    )
+    run.add_argument(
         "--determinism",
         action="store_true",
         help="self-check: run each seed twice and compare the traces byte for byte",
@@ -106,6 +111,17 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("file")
     rep.add_argument("--steps", action="store_true", help="one row per scheduling step")
     rep.add_argument("--width", type=int, default=18)
+
+    chk = sub.add_parser(
+        "check",
+        help="judge a recorded history (chanspec-history/1 JSON Lines) of any implementation",
+    )
+    chk.add_argument("file")
+    chk.add_argument(
+        "--tolerance",
+        type=float,
+        help="clock tolerance in seconds for the expiry rules (default: the file header's)",
+    )
 
     mut = sub.add_parser("mutants", help="run the suite's checks against every mutant: a table")
     mut.add_argument(
@@ -133,6 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _cmd_campaign(args)
     if args.command == "replay":
         return _cmd_replay(args)
+    if args.command == "check":
+        return _cmd_check(args)
     if args.command == "mutants":
         from sim.mutation import main as mutants_main
 
@@ -160,8 +178,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
         for s in seeds
     ]
+    if args.record and not (args.real and len(specs) == 1):
+        print("error: --record needs --real and one run (one seed)", file=sys.stderr)
+        return 2
     if args.real:
-        return _real(specs)
+        return _real(specs, args.record)
     if args.determinism:
         return _determinism(specs)
     if args.strategy == "exhaustive":
@@ -212,21 +233,30 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 1 if summary.failures else 0
 
 
-def _real(specs: list[RunSpec]) -> int:
+def _real(specs: list[RunSpec], record: str | None = None) -> int:
     """Each spec's scenario on real threads, judged by the oracle (clock tolerance 5 s)."""
+    from sim import jsonl
     from sim.adapters import load_adapter
-    from sim.driver import play_real
+    from sim.driver import RealEnv, play_real
     from sim.oracle import check
 
     bad = 0
     for spec in specs:
+        env = RealEnv()
         try:
-            history = play_real(spec.scenario(), load_adapter(spec.impl))
+            history = play_real(spec.scenario(), load_adapter(spec.impl), env=env)
         except Exception as exc:  # a run that cannot finish is a finding too
             bad += 1
             print(f"seed {spec.seed} on real threads: ERROR: {exc}")
             print(f"  rerun: {spec.command()} --real")
             continue
+        if record:
+            try:
+                jsonl.save(record, history, impl=spec.impl, thread_names=env.names, tolerance=5.0)
+            except OSError as exc:
+                print(f"error: cannot write {record}: {exc.strerror or exc}", file=sys.stderr)
+                return 2
+            print(f"history written to {record} (python -m sim check {record})")
         verdict = check(history, tolerance=5.0)
         print(f"seed {spec.seed} on real threads: {'ok' if verdict.ok else 'VIOLATED'}")
         if not verdict.ok:
@@ -287,6 +317,28 @@ def _cmd_campaign(args: argparse.Namespace) -> int:
     summary = campaign(specs, args.jobs, Path(args.trace_dir), progress_printer())
     print(summary.text())
     return 1 if summary.failures else 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    """Judge a history file recorded by any implementation (specs/history-format.md)."""
+    from sim import jsonl
+    from sim.oracle import check
+
+    try:
+        recorded = jsonl.load(args.file)
+    except jsonl.HistoryFormatError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    tolerance = recorded.tolerance if args.tolerance is None else args.tolerance
+    history = recorded.history
+    print(
+        f"{args.file}: {recorded.impl or 'unnamed implementation'}, {len(history.events)} events, "
+        f"{len(history.messages)} messages, {len(history.topics)} subscriptions, "
+        f"{len(recorded.threads)} threads; clock tolerance {tolerance:g} s"
+    )
+    verdict = check(history, tolerance=tolerance, complete=recorded.complete)
+    print(verdict.summary())
+    return 0 if verdict.ok else 1
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
