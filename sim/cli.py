@@ -7,6 +7,7 @@ Every failure printed comes with a one-line command that reproduces it. Exit sta
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -33,6 +34,15 @@ def _seeds(text: str) -> list[int]:
     return [int(text)]
 
 
+def _jobs(text: str) -> int:
+    from sim.explore import jobs_count
+
+    try:
+        return jobs_count(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--impl",
@@ -54,7 +64,9 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--max-steps", type=int, default=200_000, help="step limit (livelock) per schedule"
     )
-    p.add_argument("--jobs", type=int, default=2, help="processes")
+    p.add_argument(
+        "--jobs", type=_jobs, default=2, help="processes, or 'auto' for every core (default 2)"
+    )
     p.add_argument("--trace-dir", default=str(TRACE_DIR), help="where failing traces are written")
     p.add_argument(
         "--size", choices=("s", "l"), default=None, help="scenario size (campaign default: both)"
@@ -105,7 +117,18 @@ def _parser() -> argparse.ArgumentParser:
         help="shift the seed range by a random offset (printed), to explore new seeds each run",
     )
     camp.add_argument("--strategies", default="random,pct")
+    camp.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="run only shard I of N (1-based) of the seed range: a deterministic slice",
+    )
+    camp.add_argument("--report", metavar="FILE.json", help="write the campaign's JSON report")
     _add_common(camp)
+
+    mrg = sub.add_parser(
+        "merge", help="merge the JSON reports of a sharded campaign into one summary"
+    )
+    mrg.add_argument("reports", nargs="+", metavar="REPORT")
 
     rep = sub.add_parser("replay", help="re-execute a trace, print its timeline, check it")
     rep.add_argument("file")
@@ -149,6 +172,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _cmd_campaign(args)
     if args.command == "replay":
         return _cmd_replay(args)
+    if args.command == "merge":
+        return _cmd_merge(args)
     if args.command == "check":
         return _cmd_check(args)
     if args.command == "mutants":
@@ -292,8 +317,14 @@ def _determinism(specs: list[RunSpec]) -> int:
 
 
 def _cmd_campaign(args: argparse.Namespace) -> int:
-    from sim.explore import RunSpec, campaign, progress_printer
+    from sim.explore import campaign, campaign_specs, progress_printer
+    from sim.shard import parse_shard, report, shard
 
+    try:
+        i, n = parse_shard(args.shard) if args.shard else (1, 1)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     strategies = [s for s in args.strategies.split(",") if s]
     sizes = [args.size] if args.size else ["s", "l"]
     if args.fresh:
@@ -302,20 +333,45 @@ def _cmd_campaign(args: argparse.Namespace) -> int:
         offset = secrets.randbelow(10**9) * 100_000  # the only randomness: which seeds, printed
         args.seeds = [s + offset for s in args.seeds]
         print(f"fresh seeds {args.seeds[0]}..{args.seeds[-1]}", flush=True)
-    specs = [
-        RunSpec(
-            seed,
-            args.impl,
-            strategies[seed % len(strategies)],
-            args.brokers,
-            args.workers,
-            args.max_steps,
-            sizes[(seed // len(strategies)) % len(sizes)],
-        )
-        for seed in args.seeds
-    ]
+    specs = campaign_specs(
+        args.seeds, args.impl, strategies, sizes, args.brokers, args.workers, args.max_steps
+    )
+    if n > 1:
+        specs = shard(specs, i, n)
+        print(f"shard {i}/{n}: {len(specs)} of the campaign's schedules", flush=True)
     summary = campaign(specs, args.jobs, Path(args.trace_dir), progress_printer())
     print(summary.text())
+    if args.report:
+        identity = {
+            "seeds": [args.seeds[0], args.seeds[-1], len(args.seeds)],
+            "impl": args.impl,
+            "strategies": strategies,
+            "sizes": sizes,
+            "brokers": args.brokers,
+            "workers": args.workers,
+            "max_steps": args.max_steps,
+        }
+        try:
+            Path(args.report).write_text(
+                json.dumps(report(summary, identity, i, n), sort_keys=True) + "\n",
+                encoding="utf-8",
+            )
+        except OSError as exc:
+            print(f"error: cannot write {args.report}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
+        print(f"report: {args.report} (python -m sim merge REPORT...)")
+    return 1 if summary.failures else 0
+
+
+def _cmd_merge(args: argparse.Namespace) -> int:
+    from sim.shard import ReportError, load_report, merge
+
+    try:
+        summary = merge([load_report(path) for path in args.reports])
+    except ReportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(summary.text().replace("wall time", "wall time (sum of shards)", 1))
     return 1 if summary.failures else 0
 
 
