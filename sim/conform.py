@@ -315,7 +315,7 @@ def probe_handler_errors(impl: str, seeds: int) -> dict[str, tuple[str, Scenario
         workers=1,
         shutdown=False,
     )
-    losses = ("W1", "D2", "S1", "S2")  # what a dead worker or a stalled subscriber looks like
+    losses = ("W1", "D2", "S1", "S2", "V2", "H1")  # a dead worker or a stalled subscriber
     for seed in range(seeds):
         trace = _run(impl, scenario, "random", seed)
         bad = {c: t for c, t in _clauses_of(trace).items() if c in losses}

@@ -17,21 +17,37 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
-from datetime import timedelta
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Protocol
+
+from greenlet import GreenletExit
 
 from refimpl._seam import Platform
 from sim.adapters.base import Adapter, Session
 from sim.history import History, MessageInfo
-from sim.primitives import SimPlatform
-from sim.scenario import Advance, Scenario, Send, Settle, Shutdown, Subscribe, Unsubscribe
-from sim.scheduler import Scheduler, SchedulingStrategy
+from sim.oracle.progress import unresolved
+from sim.primitives import EPOCH, SimPlatform, SimThread
+from sim.scenario import (
+    Advance,
+    Bad,
+    Expiry,
+    Op,
+    Scenario,
+    Send,
+    Settle,
+    Shutdown,
+    Subscribe,
+    Unsubscribe,
+)
+from sim.scheduler import ExecutionAborted, Scheduler, SchedulingStrategy
 
 __all__ = ["Env", "RealEnv", "RealRunError", "SimEnv", "play_real", "play_sim"]
 
-_SETTLE_TICK = 0.05  #: virtual seconds a settling driver waits for a sleeping handler
+_SETTLE_TICK = 0.05  #: virtual seconds a settling driver lets pass before it looks again
+
+ThreadEnd = Callable[[str, "BaseException | None"], None]
 
 
 class Env(Protocol):
@@ -53,15 +69,58 @@ class Env(Protocol):
 
     def sleep(self, seconds: float) -> None: ...
 
-    def settle(self, session: Session, run: _Run) -> None: ...
+    def settle(self, session: Session, run: _Run) -> str:
+        """Wait for quiescence; "" or, if it gave up, ``bound=<seconds>`` (settle_ret's info)."""
+        ...
 
     def atomic(self) -> AbstractContextManager[Any]: ...
+
+    def expiry_value(self, expiry: Expiry) -> timedelta | datetime:
+        """What ``send()`` is passed for *expiry*, on the implementation's clock."""
+        ...
+
+    def watch(self, on_end: ThreadEnd) -> None:
+        """Call *on_end(name, exception or None)* when an implementation thread ends."""
+        ...
+
+
+def _expiry_value(now: datetime, expiry: Expiry, scale: float, local: bool) -> timedelta | datetime:
+    delta = timedelta(seconds=expiry.seconds * scale)
+    if expiry.kind == "timedelta":
+        return delta
+    moment = now + delta
+    if expiry.kind == "naive":  # local time: the process's zone, or UTC in simulation
+        return (moment.astimezone() if local else moment).replace(tzinfo=None)
+    if expiry.kind == "offset":
+        return moment.astimezone(timezone(timedelta(minutes=expiry.offset_minutes)))
+    return moment
+
+
+class _WatchedPlatform(SimPlatform):
+    """The implementation's ``SimPlatform``: it also tells the driver when a thread ends."""
+
+    on_end: ThreadEnd | None = None
+
+    def start_thread(self, name: str, target: Callable[[], None]) -> SimThread:
+        def body() -> None:
+            try:
+                target()
+            except (GreenletExit, ExecutionAborted):
+                raise  # the scheduler ending the execution, not the thread failing
+            except BaseException as exc:
+                if self.on_end is not None:
+                    self.on_end(name, exc)
+                return
+            if self.on_end is not None:
+                self.on_end(name, None)
+
+        return super().start_thread(name, body)
 
 
 class SimEnv:
     def __init__(self, sched: Scheduler) -> None:
         self.sched = sched
-        self.platform: SimPlatform = SimPlatform(sched)
+        self.platform: SimPlatform = _WatchedPlatform(sched)
         self.scale = 1.0
 
     def now(self) -> float:
@@ -72,7 +131,7 @@ class SimEnv:
         return current.id if current is not None else 0
 
     def spawn(self, name: str, fn: Callable[[], None]) -> Any:
-        return self.platform.start_thread(name, fn)
+        return SimPlatform.start_thread(self.platform, name, fn)  # a driver thread: not watched
 
     def join(self, handle: Any) -> None:
         handle.join()
@@ -80,16 +139,41 @@ class SimEnv:
     def sleep(self, seconds: float) -> None:
         self.sched.sleep(seconds)
 
-    def settle(self, session: Session, run: _Run) -> None:
-        # No thread can run; but a handler asleep on the virtual clock is still working,
-        # so let time pass until none is (as runtime.join() on real threads would).
-        self.sched.wait_quiescent()
-        while run.running:
-            self.sched.sleep(_SETTLE_TICK)
-            self.sched.wait_quiescent()
+    def settle(self, session: Session, run: _Run) -> str:
+        """Quiescence in simulation (spec section 17, "Settle"): no thread can run, no handler
+        is running, and every delivery the history makes certain so far is resolved.
+
+        Until then the virtual clock moves on, in ticks, through the implementation's
+        pending timeouts (an implementation whose idle workers poll makes progress only as
+        time passes), but at most ``scenario.settle_bound`` virtual seconds without any new
+        event in the history: then settle gives up and says so (``bound=<seconds>``), and
+        what is still unresolved is a liveness finding that names the bound.
+        """
+        sched = self.sched
+        bound = run.scenario.settle_bound
+        sched.wait_quiescent()
+        seen = len(run.history.events)
+        limit = sched.time + bound
+        while run.running or unresolved(run.history):
+            if len(run.history.events) != seen:
+                seen = len(run.history.events)
+                limit = sched.time + bound
+            elif sched.time >= limit:
+                return f"bound={bound:g}"
+            sched.sleep(_SETTLE_TICK)
+            sched.wait_quiescent()
+        return ""
 
     def atomic(self) -> AbstractContextManager[Any]:
         return nullcontext()
+
+    def expiry_value(self, expiry: Expiry) -> timedelta | datetime:
+        # the virtual clock, read without a scheduling point (the driver adds none)
+        return _expiry_value(EPOCH + timedelta(seconds=self.sched.time), expiry, 1.0, False)
+
+    def watch(self, on_end: ThreadEnd) -> None:
+        assert isinstance(self.platform, _WatchedPlatform)
+        self.platform.on_end = on_end
 
 
 class RealEnv:
@@ -102,6 +186,7 @@ class RealEnv:
         self.names: dict[int, str] = {}  #: thread number -> the thread's name
         self._count = itertools.count()
         self.errors: list[BaseException] = []  # what escaped a sender thread
+        self.on_end: ThreadEnd | None = None
 
     def now(self) -> float:
         return (time.monotonic() - self._t0) / self.scale
@@ -131,122 +216,258 @@ class RealEnv:
     def sleep(self, seconds: float) -> None:
         time.sleep(seconds * self.scale)
 
-    def settle(self, session: Session, run: _Run) -> None:
+    def settle(self, session: Session, run: _Run) -> str:
         session.settle()
+        return ""
 
     def atomic(self) -> AbstractContextManager[Any]:
         return self._lock
 
+    def expiry_value(self, expiry: Expiry) -> timedelta | datetime:
+        return _expiry_value(datetime.now(UTC), expiry, self.scale, True)
+
+    def watch(self, on_end: ThreadEnd) -> None:
+        """Threads the implementation starts end through ``threading.excepthook`` when they
+        raise; ``play_real`` installs a hook that reports them while the run lasts."""
+        self.on_end = on_end
+
+
+class _HandlerError(RuntimeError):
+    """What a scenario handler told to raise an ``Exception`` raises."""
+
+
+class _HandlerAbort(BaseException):
+    """What a scenario handler told to raise a non-``Exception`` ``BaseException`` raises."""
+
 
 class _Run:
-    """One play of a scenario: the driver's state and the history it records."""
+    """One play of a scenario: the driver's state and the history it records.
+
+    Channel objects are numbered; each role has a *current object* (the one its plain
+    and direct operations use). A plain ``Subscribe`` makes a fresh object; a direct one
+    re-subscribes the current object. Every ``subscribe()`` call gets its own
+    subscription id and its own handler, so a delivery names the subscription whose
+    handler ran -- which is how a new handler running an old message is seen.
+    """
 
     def __init__(self, scenario: Scenario, adapter: Adapter, env: Env) -> None:
         self.scenario = scenario
         self.adapter = adapter
         self.env = env
-        self.history = History()
+        self.history = History(notices=True)
         self.session: Session | None = None
-        self.current: dict[int, tuple[int, Any] | None] = {}  # role -> (sub id, channel)
+        self.features: frozenset[str] = frozenset()
+        self.current: dict[int, int | None] = {}  # role -> sub the driver believes active
+        self.objects: dict[int, tuple[int, Any]] = {}  # role -> (object number, handle)
+        self.subs_of: dict[int, list[tuple[int, int]]] = {}  # object -> [(sub, sub_call)]
+        self.handle_of: dict[int, tuple[int, Any]] = {}  # sub -> (object number, handle)
+        self.object_of: dict[int, int] = {}  # id(handle) -> object number (never ordered on)
         self.senders: list[Any] = []  # role -> a channel object used only to send
-        self.by_channel: dict[int, int] = {}  # id(channel object) -> sub id (never ordered on)
         self.keep_alive: list[Any] = []  # channel objects, so that their ids stay unique
         self.nested: dict[int, list[int]] = {}
+        self.send_ret_at: dict[int, int] = {}  # msg -> index of its send_ret
         self.next_msg = 0
         self.next_sub = 0
+        self.next_obj = 0
+        self.next_bad = 0
         self.shut = False
         self.running = 0  # handlers between start and end
-        self.busy: set[int] = set()  # roles with a subscribe or unsubscribe under way
+        self.busy: set[int] = set()  # roles with a plain subscribe or unsubscribe under way
+        self.raised_on: set[int] = set()  # threads on which a scenario handler raised
+        env.watch(self.thread_ended)
 
-    def record(self, kind: str, msg: int = -1, sub: int = -1, info: str = "") -> None:
+    def record(self, kind: str, msg: int = -1, sub: int = -1, info: str = "") -> int:
         env = self.env
         with env.atomic():
             self.history.add(env.now(), env.thread(), kind, msg, sub, info)
+            return len(self.history.events) - 1
+
+    def skip(self, what: str) -> None:
+        """An operation the adapter cannot express: recorded as not exercised."""
+        self.record("skip", info=what)
 
     # the implementation's reports --------------------------------------------------------
     def report(self, kind: str, data: dict[str, Any] | None, channel: Any, detail: str) -> None:
+        if kind == "fault":  # an exception escaped inside the implementation (its own account)
+            self.record("fault", info=f"raised:{detail}")
+            return
         msg = data.get("_id", -1) if isinstance(data, dict) else -1
         if msg == -1:
             return  # an internal-topic message
-        sub = -1 if channel is None else self.by_channel.get(id(channel), -1)
-        self.record(kind, msg, sub, detail)
+        self.record(kind, msg, -1 if channel is None else self._sub_for(channel, msg), detail)
+
+    def _sub_for(self, channel: Any, msg: int) -> int:
+        """The subscription of *channel* that *msg* was for: its latest one whose subscribe()
+        began before the send returned (a channel object may have been re-subscribed)."""
+        with self.env.atomic():
+            subs = self.subs_of.get(self.object_of.get(id(channel), -1), [])
+            sent = self.send_ret_at.get(msg, len(self.history.events))
+            best = -1
+            for sub, call in subs:
+                if call < sent:
+                    best = sub
+            return best if best >= 0 or not subs else subs[0][0]
+
+    def _new_object(self, role: int) -> tuple[int, Any]:
+        """A fresh channel object for *role*, now its current one (under ``atomic``)."""
+        assert self.session is not None
+        handle = self.session.channel(self.scenario.channels[role].topic)
+        obj = self.next_obj
+        self.next_obj += 1
+        self.objects[role] = (obj, handle)
+        self.object_of[id(handle)] = obj
+        self.subs_of[obj] = []
+        self.keep_alive.append(handle)
+        return obj, handle
 
     # operations --------------------------------------------------------------------------
-    def subscribe(self, role: int) -> None:
+    def subscribe(self, role: int, direct: bool = False) -> None:
         session = self.session
         assert session is not None
+        if direct and "same-object" not in self.features:
+            self.skip("resubscribe")
+            return
         spec = self.scenario.channels[role]
         with self.env.atomic():
-            if self.current.get(role) is not None or role in self.busy:
-                return
-            self.busy.add(role)
+            if not direct:
+                if self.current.get(role) is not None or role in self.busy:
+                    return
+                self.busy.add(role)
+                obj, handle = self._new_object(role)
+            else:
+                entry = self.objects.get(role)
+                obj, handle = entry if entry is not None else self._new_object(role)
             sub = self.next_sub
             self.next_sub += 1
-            channel = session.channel(spec.topic)
-            self.current[role] = (sub, channel)
-            self.by_channel[id(channel)] = sub
-            self.keep_alive.append(channel)
             self.history.topics[sub] = spec.topic
-        self.record("sub_call", sub=sub, info=spec.topic)
+            self.history.objects[sub] = obj
+            self.handle_of[sub] = (obj, handle)
+            if not direct:
+                self.current[role] = sub
+        call = self.record("sub_call", sub=sub, info=spec.topic)
+        with self.env.atomic():
+            self.subs_of[obj].append((sub, call))
         try:
-            session.subscribe(channel, self.make_handler(role, sub))
-        finally:
-            self.record("sub_ret", sub=sub)
+            session.subscribe(handle, self.make_handler(role, sub))
+        except Exception as exc:
+            self.record("sub_err", sub=sub, info=type(exc).__name__)
             with self.env.atomic():
+                self.subs_of[obj] = [(s, c) for s, c in self.subs_of[obj] if s != sub]
+                if not direct:
+                    self.busy.discard(role)
+                if self.current.get(role) == sub:
+                    self.current[role] = None
+            if not direct:
+                raise
+            return
+        self.record("sub_ret", sub=sub)
+        with self.env.atomic():
+            if direct:
+                self.current[role] = sub
+            else:
                 self.busy.discard(role)
 
-    def unsubscribe(self, role: int) -> None:
+    def unsubscribe(self, role: int, direct: bool = False) -> None:
         session = self.session
         assert session is not None
+        if direct and "same-object" not in self.features:
+            self.skip("unsubscribe-same-object")
+            return
         with self.env.atomic():
-            entry = self.current.get(role)
-            if entry is None or role in self.busy:
-                return
-            self.busy.add(role)
-            self.current[role] = None
-        sub, channel = entry
+            if not direct:
+                sub = self.current.get(role)
+                if sub is None or role in self.busy:
+                    return
+                self.busy.add(role)
+                self.current[role] = None
+                _, handle = self.handle_of[sub]
+            else:
+                entry = self.objects.get(role)
+                if entry is None or not self.subs_of[entry[0]]:
+                    return  # no channel object of this role was ever subscribed
+                obj, handle = entry
+                sub = self.subs_of[obj][-1][0]
+                current = self.current.get(role)
+                if current is not None and self.handle_of[current][0] == obj:
+                    self.current[role] = None
         self.record("unsub_call", sub=sub)
         try:
-            session.unsubscribe(channel)
+            session.unsubscribe(handle)
         finally:
             self.record("unsub_ret", sub=sub)
-            with self.env.atomic():
-                self.busy.discard(role)
+            if not direct:
+                with self.env.atomic():
+                    self.busy.discard(role)
 
     def send(
-        self, role: int, expiry: float | None, droppable: bool, local: bool, hop: int = 0
+        self, role: int, expiry: Expiry | None, droppable: bool, local: bool, hop: int = 0
     ) -> None:
         session = self.session
         assert session is not None
         env = self.env
+        if (
+            expiry is not None
+            and expiry.kind != "timedelta"
+            and "expiry-datetime" not in self.features
+        ):
+            self.skip(f"expiry-{expiry.kind}")
+            return
         with env.atomic():
             msg = self.next_msg
             self.next_msg += 1
             nested = [msg]
             self.nested[msg] = nested
-            deadline = None if expiry is None else env.now() + expiry
+            deadline = None if expiry is None else env.now() + expiry.seconds
             self.history.messages[msg] = MessageInfo(
                 self.scenario.channels[role].topic, deadline, droppable, local, env.thread()
             )
+            value = None if expiry is None else env.expiry_value(expiry)
         data: dict[str, Any] = {"_id": msg, "v": msg * 7, "n": nested, "hop": hop}
         self.record("send_call", msg, info=self.scenario.channels[role].topic)
-        delta = None if expiry is None else timedelta(seconds=expiry * env.scale)
         try:
-            seq = session.send(self.senders[role], data, delta, local, droppable)
+            seq = session.send(self.senders[role], data, value, local, droppable)  # type: ignore[arg-type]
         except Exception as exc:
             self.record("send_err", msg, info=type(exc).__name__)
             return
         data["v"] = "changed by sender"  # C1: must reach nobody
         data["mark"] = -1
-        self.record("send_ret", msg, info=seq)
+        ret = self.record("send_ret", msg, info=seq)
+        with env.atomic():
+            self.send_ret_at[msg] = ret
 
-    def make_handler(self, role: int, sub: int) -> Callable[[str, dict[str, Any]], None]:
+    def bad(self, role: int, what: str) -> None:
+        """Bad input on *role*: expected to raise at the call (V1); recorded either way."""
+        session = self.session
+        assert session is not None
+        need = "bad-handler" if what == "handler-none" else "bad-input"
+        if need not in self.features:
+            self.skip(f"bad-{what}")
+            return
+        with self.env.atomic():
+            op = self.next_bad
+            self.next_bad += 1
+        self.record("bad_call", op, info=what)
+        try:
+            accepted = _bad_call(
+                session, self.senders[role], self.scenario.channels[role].topic, what
+            )
+        except Exception as exc:
+            self.record("bad_err", op, info=type(exc).__name__)
+            return
+        self.record("bad_ret", op, info=what)
+        if accepted is not None:  # a channel on a bad topic: does sending on it break a worker?
+            with suppress(Exception):  # rejected now: the V1 violation is already recorded
+                session.send(accepted, {"bad": what}, None, False, False)
+
+    def make_handler(self, role: int, sub: int) -> Callable[[str, Any], None]:
         spec = self.scenario.channels[role]
 
-        def handler(topic: str, data: dict[str, Any]) -> None:
-            msg = data.get("_id", -1)
-            if msg == -1:
-                self.record("internal", sub=sub, info=topic)
+        def handler(topic: str, data: Any) -> None:
+            msg = data.get("_id", -1) if isinstance(data, dict) else -1
+            if msg == -1:  # an internal notice (its data topic after a newline), or bad input
+                about = data.get("topic") if isinstance(data, dict) else None
+                info = topic if not isinstance(about, str) else f"{topic}\n{about}"
+                self.record("internal", sub=sub, info=info)
                 return
             bad = ""
             if data.get("v") != msg * 7:
@@ -261,40 +482,51 @@ class _Run:
             data["mark"] = sub
             if spec.sleep:
                 self.env.sleep(spec.sleep)
-            if spec.reply is not None and data.get("hop", 0) == 0:
-                self.send(spec.reply, None, spec.reply_droppable, False, hop=1)
+            if data.get("hop", 0) == 0:
+                if spec.reply is not None:
+                    self.send(spec.reply, None, spec.reply_droppable, False, hop=1)
+                for op in spec.actions:
+                    self.play(op, hop=1)
             self.record("end", msg, sub)
             with self.env.atomic():
                 self.running -= 1
             if spec.raises:
-                raise RuntimeError(f"scenario handler of subscription {sub} raises, as told")
+                with self.env.atomic():
+                    self.raised_on.add(self.env.thread())
+                kind = _HandlerError if spec.raises == "exception" else _HandlerAbort
+                raise kind(f"scenario handler of subscription {sub} raises, as told")
 
         return handler
 
-    def play_thread(self, ops: tuple[Any, ...]) -> Callable[[], None]:
+    def play(self, op: Op, hop: int = 0) -> None:
+        if isinstance(op, Send):
+            self.send(op.channel, op.expiry_spec(), op.droppable, op.local, hop)
+        elif isinstance(op, Subscribe):
+            self.subscribe(op.channel, op.direct)
+        elif isinstance(op, Unsubscribe):
+            self.unsubscribe(op.channel, op.direct)
+        elif isinstance(op, Advance):
+            self.record("advance", info=repr(op.seconds))
+            self.env.sleep(op.seconds)
+        elif isinstance(op, Settle):
+            self.settle()
+        elif isinstance(op, Shutdown):
+            self.shutdown()
+        elif isinstance(op, Bad):
+            self.bad(op.channel, op.what)
+
+    def play_thread(self, ops: tuple[Op, ...]) -> Callable[[], None]:
         def body() -> None:
             for op in ops:
-                if isinstance(op, Send):
-                    self.send(op.channel, op.expiry, op.droppable, op.local)
-                elif isinstance(op, Subscribe):
-                    self.subscribe(op.channel)
-                elif isinstance(op, Unsubscribe):
-                    self.unsubscribe(op.channel)
-                elif isinstance(op, Advance):
-                    self.record("advance", info=repr(op.seconds))
-                    self.env.sleep(op.seconds)
-                elif isinstance(op, Settle):
-                    self.settle()
-                elif isinstance(op, Shutdown):
-                    self.shutdown()
+                self.play(op)
 
         return body
 
     def settle(self) -> None:
         assert self.session is not None
         self.record("settle_call")
-        self.env.settle(self.session, self)
-        self.record("settle_ret")
+        info = self.env.settle(self.session, self)
+        self.record("settle_ret", info=info or "")
 
     def shutdown(self) -> None:
         assert self.session is not None
@@ -306,12 +538,26 @@ class _Run:
         self.session.shutdown()
         self.record("shutdown_ret")
 
+    def thread_ended(self, name: str, error: BaseException | None) -> None:
+        """An implementation thread ended: a fault if it raised, or if it ended before
+        shutdown() began. Tagged ``handler:`` when a scenario handler's exception ended it
+        (H1), ``raised:`` for any other exception (V2), ``ended:`` for a quiet early end."""
+        with self.env.atomic():
+            handler_raised = self.env.thread() in self.raised_on
+        if error is not None:
+            tag = "handler" if isinstance(error, _HandlerAbort | _HandlerError) else "raised"
+            self.record("fault", info=f"{tag}:{name}: {type(error).__name__}: {error}")
+        elif not self.shut:
+            tag = "handler" if handler_raised else "ended"
+            self.record("fault", info=f"{tag}:{name}: the thread ended before shutdown() began")
+
     # the main thread -----------------------------------------------------------------------
     def main(self) -> None:
         scenario = self.scenario
         self.session = session = self.adapter.open(
             scenario.settings(), self.env.platform, self.report
         )
+        self.features = frozenset(getattr(session, "features", ()))
         session.start()
         self.senders = [session.channel(spec.topic) for spec in scenario.channels]
         for role, spec in enumerate(scenario.channels):
@@ -327,6 +573,31 @@ class _Run:
             self.shutdown()
         elif not self.shut:
             self.settle()
+
+
+def _bad_call(session: Session, sender: Any, topic: str, what: str) -> Any:
+    """Make the bad call *what* (``sim.scenario.BAD_INPUTS``); whatever it raises propagates.
+
+    Returns the channel object a bad topic made, if the implementation accepted it."""
+    data: dict[str, Any] = {"bad": what}
+    if what == "data-list":
+        session.send(sender, [1, 2], None, False, False)  # type: ignore[arg-type]
+    elif what == "data-str":
+        session.send(sender, "text", None, False, False)  # type: ignore[arg-type]
+    elif what == "expiry-str":
+        session.send(sender, data, "soon", False, False)  # type: ignore[arg-type]
+    elif what == "expiry-number":
+        session.send(sender, data, 5, False, False)  # type: ignore[arg-type]
+    elif what == "local-int":
+        session.send(sender, data, None, 1, False)  # type: ignore[arg-type]
+    elif what == "droppable-none":
+        session.send(sender, data, None, False, None)  # type: ignore[arg-type]
+    elif what == "handler-none":
+        session.subscribe(session.channel(topic), None)  # type: ignore[arg-type]
+    else:
+        bad_topic: Any = {"topic-int": 42, "topic-unclosed": "a[*", "topic-empty": ""}[what]
+        return session.channel(bad_topic)
+    return None
 
 
 def play_sim(
@@ -357,7 +628,8 @@ def play_real(
     env = RealEnv(scale) if env is None else env
     run = _Run(scenario, adapter, env)
     try:
-        run.main()
+        with _thread_faults(env):
+            run.main()
     finally:
         if not run.shut and run.session is not None:
             run.session.shutdown()  # clean up real threads; not part of the history
@@ -368,6 +640,25 @@ def play_real(
         error.history = run.history
         raise error from env.errors[0]
     return run.history
+
+
+@contextmanager
+def _thread_faults(env: RealEnv) -> Iterator[None]:
+    """While a real run lasts, an exception that ends one of the implementation's threads is
+    recorded as a fault (the driver's own sender threads catch theirs)."""
+    previous = threading.excepthook
+
+    def hook(args: Any) -> None:
+        if env.on_end is not None and args.exc_value is not None:
+            name = args.thread.name if args.thread is not None else "?"
+            env.on_end(name, args.exc_value)
+        previous(args)
+
+    threading.excepthook = hook
+    try:
+        yield
+    finally:
+        threading.excepthook = previous
 
 
 class RealRunError(RuntimeError):

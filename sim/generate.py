@@ -18,8 +18,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from sim.scenario import (
+    BAD_INPUTS,
     Advance,
+    Bad,
     ChannelSpec,
+    Expiry,
     Op,
     Scenario,
     Send,
@@ -55,10 +58,14 @@ TOPICS: tuple[str, ...] = (
     "a.b*",
     "é.b",
     "*b",
+    "lona.channels.*",
 )
 EXPIRIES: tuple[float | None, ...] = (None, None, None, 1.5, 0.0, 0.5, 3.0)
 SLEEPS: tuple[float, ...] = (0.0, 0.0, 0.0, 0.25, 2.0)
 BATCHES: tuple[int, ...] = (128, 1, 2, 3)
+#: a datetime expiry's kind, and the fixed UTC offsets (minutes) of the ``offset`` kind
+DATETIME_KINDS: tuple[str, ...] = ("utc", "naive", "offset")
+OFFSETS: tuple[int, ...] = (330, -480, 60)
 
 
 class Source(Protocol):
@@ -113,6 +120,16 @@ class GenConfig:
     expiries: tuple[float | None, ...] = EXPIRIES
     droppable_percent: int = 30
     raises_percent: int = 10
+    # scenario format 2 (each shrinks to "off"):
+    #: a subscribe/unsubscribe works on the role's current channel object, whatever its
+    #: state: re-subscription of one object, two threads on one object (A2, W2, W3)
+    direct_percent: int = 30
+    #: an expiry is a datetime (naive, aware UTC, another offset) instead of a timedelta
+    datetime_percent: int = 40
+    past_percent: int = 15  #: ... and lies in the past (E1)
+    bad_percent: int = 4  #: an operation is bad input instead, to be rejected at the call (V1)
+    action_percent: int = 20  #: a role's handler sends, subscribes or unsubscribes
+    base_raise_percent: int = 40  #: a raising handler raises a BaseException (H1)
 
 
 def generate(source: Source, config: GenConfig = GenConfig()) -> Scenario:
@@ -123,14 +140,24 @@ def generate(source: Source, config: GenConfig = GenConfig()) -> Scenario:
     for _ in range(n_roles):
         topic = _pick(source, config.topics)
         reply = source.integer(0, n_roles - 1) if _chance(source, 15) else None
+        subscribed = not _chance(source, 30)
+        raises = _chance(source, config.raises_percent)
+        sleep = _pick(source, SLEEPS)
+        reply_droppable = reply is not None and _chance(source, 40)
+        actions: tuple[Send | Subscribe | Unsubscribe, ...] = ()
+        if _chance(source, config.action_percent):
+            actions = (_handler_action(source, config, n_roles),)
         channels.append(
             ChannelSpec(
                 topic=topic,
-                subscribed=not _chance(source, 30),
-                raises=_chance(source, config.raises_percent),
-                sleep=_pick(source, SLEEPS),
+                subscribed=subscribed,
+                raises=("base" if _chance(source, config.base_raise_percent) else "exception")
+                if raises
+                else "",
+                sleep=sleep,
                 reply=reply,
-                reply_droppable=reply is not None and _chance(source, 40),
+                reply_droppable=reply_droppable,
+                actions=actions,
             )
         )
     bounds = []
@@ -144,19 +171,14 @@ def generate(source: Source, config: GenConfig = GenConfig()) -> Scenario:
         for _ in range(source.integer(1, config.max_ops)):
             kind = source.integer(0, total - 1)
             role = source.integer(0, n_roles - 1)
-            if kind < bounds[0]:
-                ops.append(
-                    Send(
-                        role,
-                        expiry=_pick(source, config.expiries),
-                        droppable=_chance(source, config.droppable_percent),
-                        local=_chance(source, 15),
-                    )
-                )
+            if _chance(source, config.bad_percent):
+                ops.append(Bad(role, _pick(source, BAD_INPUTS)))
+            elif kind < bounds[0]:
+                ops.append(_send(source, config, role))
             elif kind < bounds[1]:
-                ops.append(Subscribe(role))
+                ops.append(Subscribe(role, direct=_chance(source, config.direct_percent)))
             elif kind < bounds[2]:
-                ops.append(Unsubscribe(role))
+                ops.append(Unsubscribe(role, direct=_chance(source, config.direct_percent)))
             elif kind < bounds[3]:
                 ops.append(Advance(_pick(source, (0.5, 1.0, 2.0))))
             elif kind < bounds[4]:
@@ -176,6 +198,34 @@ def generate(source: Source, config: GenConfig = GenConfig()) -> Scenario:
         task_batch=task_batch,
         route_batch=route_batch,
     )
+
+
+def _send(source: Source, config: GenConfig, role: int) -> Send:
+    seconds = _pick(source, config.expiries)
+    droppable = _chance(source, config.droppable_percent)
+    local = _chance(source, 15)
+    expiry = None
+    if seconds is not None:
+        expiry = Expiry("timedelta", seconds)
+        if _chance(source, config.datetime_percent):
+            kind = _pick(source, DATETIME_KINDS)
+            offset = _pick(source, OFFSETS) if kind == "offset" else 0
+            if _chance(source, config.past_percent):
+                seconds = -1.0 - seconds
+            expiry = Expiry(kind, seconds, offset)
+    return Send(role, expiry=expiry, droppable=droppable, local=local)
+
+
+def _handler_action(
+    source: Source, config: GenConfig, n_roles: int
+) -> Send | Subscribe | Unsubscribe:
+    """What a handler does on a first-hop message: send, subscribe or unsubscribe a role."""
+    kind = source.integer(0, 2)
+    role = source.integer(0, n_roles - 1)
+    if kind == 0:
+        return Send(role)
+    direct = _chance(source, config.direct_percent)
+    return Subscribe(role, direct) if kind == 1 else Unsubscribe(role, direct)
 
 
 def scenario_from_seed(seed: int, config: GenConfig = GenConfig()) -> Scenario:

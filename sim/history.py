@@ -76,6 +76,9 @@ class History:
     #: sub -> the channel object it subscribed (a small number); a subscription missing here
     #: has an object of its own. Subscriptions of one object are re-subscriptions (A2).
     objects: dict[int, int] = field(default_factory=dict)
+    #: the recorder records every delivery of an internal notice (I1, I2) as ``internal``,
+    #: with the data's topic: only then are the notices checked
+    notices: bool = False
 
     def add(
         self, time: float, thread: int, kind: str, msg: int = -1, sub: int = -1, info: str = ""
@@ -104,6 +107,7 @@ class History:
         history.messages = {int(k): MessageInfo(*v) for k, v in data["messages"].items()}
         history.topics = {int(k): v for k, v in data["topics"].items()}
         history.objects = {int(k): int(v) for k, v in data.get("objects", {}).items()}
+        history.notices = data.get("notices") is True
         return history
 
     def dumps(self) -> str:

@@ -397,6 +397,9 @@ class _Observer(logging.Filter):
 class LonaSession:
     """One Lona channel system: see the module docstring for what is substituted and observed."""
 
+    #: Lona's calls get the driver's arguments unchanged, except the handler (wrapped)
+    features = frozenset({"expiry-datetime", "same-object", "bad-input"})
+
     def __init__(
         self,
         brokers: int,
@@ -530,6 +533,8 @@ class LonaSession:
     def _dead(self, worker: DeadWorker) -> None:
         with self._death_lock:
             self.dead_workers.append(worker)
+        error = worker.error
+        self._report("fault", None, None, f"{worker.name}: {type(error).__name__}: {error}")
 
     @property
     def unfinished(self) -> int:

@@ -7,12 +7,15 @@ from typing import Any
 
 from refimpl import Channel, Message, Runtime
 from refimpl._seam import Platform
-from sim.adapters.base import Handler, Report
+from sim.adapters.base import FEATURES, Handler, Report
 
 __all__ = ["RefimplAdapter", "RefimplSession"]
 
 
 class RefimplSession:
+    #: refimpl is called with the driver's arguments unchanged (see ``sim.adapters.base``)
+    features = FEATURES
+
     def __init__(self, runtime: Runtime, report: Report) -> None:
         self.runtime = runtime
         self._report = report
@@ -24,6 +27,9 @@ class RefimplSession:
         return Channel(topic, runtime=self.runtime)
 
     def subscribe(self, channel: Channel, handler: Handler) -> None:
+        if not callable(handler):  # bad input: let refimpl see it as given
+            channel.subscribe(handler)
+            return
         channel.subscribe(lambda message: handler(message.topic, message.data))
 
     def unsubscribe(self, channel: Channel) -> None:

@@ -10,7 +10,19 @@ computed once.
 from __future__ import annotations
 
 from sim.history import History
-from sim.oracle import copies, delivery, drops, expiry, order, shutdown, topics, window
+from sim.oracle import (
+    api,
+    copies,
+    delivery,
+    drops,
+    expiry,
+    faults,
+    internal,
+    order,
+    shutdown,
+    topics,
+    window,
+)
 from sim.oracle.clauses import spec_order
 from sim.oracle.index import build_index
 from sim.oracle.verdict import Findings, Obligations, Verdict
@@ -28,6 +40,9 @@ CLAUSES: tuple[str, ...] = spec_order(
         + copies.CLAUSES
         + expiry.CLAUSES
         + shutdown.CLAUSES
+        + faults.CLAUSES
+        + internal.CLAUSES
+        + api.CLAUSES
     )
 )
 
@@ -55,6 +70,9 @@ def check(history: History, *, tolerance: float = 0.0, complete: bool = True) ->
     pair_drops, msg_drops = drops.check_drops(ix, found, ob)
     paired = window.check_pairs(ix, found, ob, complete, pair_drops, msg_drops)
     topics.check_topics(ix, found, paired)
+    faults.check_faults(ix, found)
+    internal.check_internal(ix, found, complete)
+    api.check_api(ix, found)
     violations = found.sorted()
     broken = {v.clause for v in violations}
     clauses = {c: ("violated" if c in broken else "pass") for c in CLAUSES}

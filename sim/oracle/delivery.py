@@ -13,9 +13,9 @@
   (counted as ``unchecked``). Each unresolved pair is reported once, under exactly one
   clause, the first that applies:
 
-  * [V2] a ``fault`` (an exception escaped inside the implementation, or one of its
-    threads ended) precedes the quiescent point: the loss is the fault's consequence,
-    and the violation names the fault;
+  * [V2] (or [H1] when a raising handler ended the thread) a ``fault`` -- an exception
+    escaped inside the implementation, or one of its threads ended -- precedes the
+    quiescent point: the loss is the fault's consequence, and the violation names it;
   * resolved, but only after the quiescent point: [S1] at ``shutdown_ret``
     (``shutdown()`` returned before it drained), [D2] at a ``settle_ret``;
   * [W1] never resolved, and it has drops, none with a permitted reason (those drops
@@ -31,6 +31,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable
 
+from sim.oracle import faults
 from sim.oracle.index import HistoryIndex, SubWindow
 from sim.oracle.verdict import Findings
 
@@ -117,14 +118,14 @@ def check_loss(
     who = f"{found.sub(s)} and message {m}"
     if ix.faults and ix.faults[0] < q:
         f = ix.faults[0]
+        clause = faults.clause_of(events[f].info)
         found.add(
-            "V2",
+            clause,
             m,
             s,
             (f, r, q),
-            f"{who}: not delivered by the time {point} (event {q}) after a fault inside the "
-            f"implementation at event {f} (thread {events[f].thread}: {events[f].info}); "
-            f"nothing accepted may break a worker thread",
+            f"{who}: not delivered by the time {point} (event {q}), after a fault inside the "
+            f"implementation at event {f} ({faults.describe(events[f].info)})",
         )
         return
     bound = events[q].info

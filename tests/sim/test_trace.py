@@ -20,6 +20,7 @@ import pytest
 
 from refimpl._seam import Platform
 from sim.adapters.base import Handler, Report
+from sim.explore import judge
 from sim.scenario import Advance, ChannelSpec, Scenario, Send
 from sim.scheduler import SchedulingStrategy
 from sim.strategies import PCT, RandomWalk, describe, make_strategy
@@ -321,12 +322,16 @@ def test_deadlock_is_captured_and_replays(tmp_path: Path) -> None:
     assert "ended with Deadlock: deadlock at step" in timeline(trace)
 
 
-def test_a_failing_thread_gives_a_whole_trace_that_replays() -> None:
-    trace = record(OPPOSITE, CRASHING, RandomWalk(0))
-    assert trace.status == "error"
-    assert trace.error == "KeyError: 'worker bug'"
-    # play_sim attaches the history and scheduler so far to any exception, so the trace
-    # is whole: its step log ends where the thread raised.
+@pytest.mark.spec("V2")
+def test_a_failing_implementation_thread_is_a_fault_that_replays() -> None:
+    # The run goes on after an implementation thread raised: the fault is a history
+    # event naming the thread and the exception, and the oracle reports it as V2.
+    trace = record(OPPOSITE, CRASHING, RandomWalk(0), outcome_fn=judge)
+    assert trace.status == "violation"
+    faults = [e for e in trace.load_history().events if e.kind == "fault"]
+    assert [e.info for e in faults] == ["raised:broken-worker: KeyError: 'worker bug'"]
+    assert [v["clause"] for v in trace.outcome["violations"]] == ["V2"]
+    assert "broken-worker: KeyError: 'worker bug'" in trace.outcome["violations"][0]["text"]
     assert not trace.partial and trace.log and trace.decisions
     result = replay(trace)
     assert result.ok, result.divergences
