@@ -340,10 +340,7 @@ class Runtime:
         self, message: Message, deliveries: list[tuple[Subscription, Message]]
     ) -> None:
         """Append a message's deliveries to the mailboxes, in ``seq`` order (spec O2)."""
-        while self._next_route != message.seq:
-            self._turn_waiters += 1
-            self._turn.wait()
-            self._turn_waiters -= 1
+        self._await_turn(message)
         self._emit("route", message, None, str(len(deliveries)))
         for sub, routed in deliveries:
             if not sub.active:
@@ -351,13 +348,24 @@ class Runtime:
                 continue
             sub.mailbox.append(routed)
             self._inflight += 1
-            if not sub.scheduled:
-                sub.scheduled = True
-                self._ready.put(sub)
+            self._schedule_locked(sub)
         self._next_route += 1
         if self._turn_waiters:
             self._turn.notify_all()
         self._finish_locked(0)
+
+    def _await_turn(self, message: Message) -> None:
+        """Wait, under ``_lock``, until *message* is the next to commit (the seq turnstile)."""
+        while self._next_route != message.seq:
+            self._turn_waiters += 1
+            self._turn.wait()
+            self._turn_waiters -= 1
+
+    def _schedule_locked(self, sub: Subscription) -> None:
+        """*sub* got a delivery: put it on the ready queue unless it is there or held (O3)."""
+        if not sub.scheduled:
+            sub.scheduled = True
+            self._ready.put(sub)
 
     def _release(self, sub: Subscription, done: int) -> None:
         """A task worker hands *sub* back after finishing *done* of its deliveries."""

@@ -176,12 +176,16 @@ class Worker:
                     return
                 except (Empty, TimeoutError):
                     pass
-                except Exception:
-                    logger.exception("%r: run() raised; the thread goes on", self)
+                except Exception as error:
+                    self._run_failed(error)
                 finally:
                     self._finish()
         finally:
             rt._unregister_worker_thread()
+
+    def _run_failed(self, error: Exception) -> None:
+        """``run()`` raised *error*: log it; the thread goes on (spec R4, V2)."""
+        logger.error("%r: run() raised; the thread goes on", self, exc_info=error)
 
     def _finish(self) -> None:
         message, self._message = self._message, None
@@ -236,20 +240,32 @@ class TaskWorker(Worker):
 
     def run(self) -> None:
         task = self.get_task()
-        sub = task.subscription
-        handler = sub.handler if sub.active else None  # what Task.handler says, inlined
+        handler = self.handler_of(task)
         if handler is None:  # unsubscribed after get_task()'s check: a drop, reported (W3, D2)
             self.runtime._drop(task.message, task.channel, "unsubscribed")
             return
         try:
             handler(task.message)
         except BaseException as exc:  # even SystemExit must not end a worker thread (H1)
-            logger.exception(
-                "exception was raised while running %r of %r on %r",
-                handler,
-                task.channel,
-                task.message,
-            )
-            self.runtime._emit("error", task.message, task.channel, repr(exc))
+            self._handler_failed(task, handler, exc)
         finally:
             self._checkpoint("handler_end")
+
+    def handler_of(self, task: Task) -> Callable[[Message], Any] | None:
+        """The handler to run for *task*: its own subscription's, None once it unsubscribed
+        (never the channel's current handler: a re-subscription gets no old message, W2)."""
+        sub = task.subscription
+        return sub.handler if sub.active else None
+
+    def _handler_failed(
+        self, task: Task, handler: Callable[[Message], Any], error: BaseException
+    ) -> None:
+        """A handler raised *error*: log it and report it; the worker goes on (H1)."""
+        logger.error(
+            "exception was raised while running %r of %r on %r",
+            handler,
+            task.channel,
+            task.message,
+            exc_info=error,
+        )
+        self.runtime._emit("error", task.message, task.channel, repr(error))

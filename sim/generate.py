@@ -127,6 +127,7 @@ class GenConfig:
     #: an expiry is a datetime (naive, aware UTC, another offset) instead of a timedelta
     datetime_percent: int = 40
     past_percent: int = 15  #: ... and lies in the past (E1)
+    resubscribe_percent: int = 60  #: ... a direct unsubscribe is followed by a re-subscribe
     bad_percent: int = 4  #: an operation is bad input instead, to be rejected at the call (V1)
     action_percent: int = 20  #: a role's handler sends, subscribes or unsubscribes
     base_raise_percent: int = 40  #: a raising handler raises a BaseException (H1)
@@ -178,7 +179,10 @@ def generate(source: Source, config: GenConfig = GenConfig()) -> Scenario:
             elif kind < bounds[1]:
                 ops.append(Subscribe(role, direct=_chance(source, config.direct_percent)))
             elif kind < bounds[2]:
-                ops.append(Unsubscribe(role, direct=_chance(source, config.direct_percent)))
+                direct = _chance(source, config.direct_percent)
+                ops.append(Unsubscribe(role, direct=direct))
+                if direct and _chance(source, config.resubscribe_percent):
+                    ops.append(Subscribe(role, direct=True))  # the same object, a new handler
             elif kind < bounds[3]:
                 ops.append(Advance(_pick(source, (0.5, 1.0, 2.0))))
             elif kind < bounds[4]:

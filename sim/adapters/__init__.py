@@ -4,6 +4,7 @@
 
 * ``refimpl`` — the reference implementation;
 * ``mutant:<name>`` — a deliberately broken variant (``sim.mutants``);
+* ``control:<name>`` — a correct variant built differently (``sim.mutants.controls``);
 * ``lona`` / ``lona-1worker`` — Lona 1.16.2's unmodified channel code (``pip install .[lona]``);
 * ``package.module:factory`` — any other implementation: *factory()* returns an Adapter.
 """
@@ -28,6 +29,13 @@ def load_adapter(name: str) -> Adapter:
         if key not in MUTANTS:
             raise ValueError(f"no mutant {key!r}; known: {', '.join(sorted(MUTANTS))}")
         return MUTANTS[key].adapter()
+    if name.startswith("control:"):
+        from sim.mutants.controls import CONTROLS
+
+        key = name.split(":", 1)[1]
+        if key not in CONTROLS:
+            raise ValueError(f"no control {key!r}; known: {', '.join(sorted(CONTROLS))}")
+        return CONTROLS[key]
     if name in ("lona", "lona-1worker"):
         from sim.adapters.lona_adapter import LonaAdapter
 
@@ -38,5 +46,6 @@ def load_adapter(name: str) -> Adapter:
         adapter: Adapter = factory()
         return adapter
     raise ValueError(
-        f"unknown implementation {name!r} (refimpl, mutant:NAME, lona, module:factory)"
+        f"unknown implementation {name!r} (refimpl, mutant:NAME, control:NAME, lona, "
+        "module:factory)"
     )

@@ -43,12 +43,20 @@ from sim.mutants.shutdown import (
     ShutdownDropsAllRuntime,
     ShutdownWithoutDrainRuntime,
 )
+from sim.mutants.subscriptions import (
+    InternalNoticesRemovedRuntime,
+    NaiveExpiryKillsBrokerRuntime,
+    ResubscribeRunsOldMessagesRuntime,
+    UnsubscribeLeavesQueuedRuntime,
+)
 from sim.scenario import (
     Advance,
     ChannelSpec,
+    Expiry,
     Op,
     Scenario,
     Send,
+    Settle,
     Shutdown,
     Subscribe,
     Unsubscribe,
@@ -228,6 +236,51 @@ _ALL = (
         "unsubscribe() only detaches the channel; the registry still routes to the subscription",
         UnsubscribeKeepsRoutingRuntime,
         _witness((_A,), (Unsubscribe(0), Send(0))),
+        1,
+    ),
+    Mutant(
+        "unsubscribe_leaves_queued",
+        ("W3",),
+        "unsubscribe() leaves the subscription active: queued deliveries run after it returned",
+        UnsubscribeLeavesQueuedRuntime,
+        _witness((_SLOW,), (Send(0), Send(0), Advance(0.5), Unsubscribe(0)), workers=1),
+        1,
+    ),
+    Mutant(
+        "resubscribe_runs_old_messages",
+        ("W2",),
+        "the task worker runs the channel's current handler: a re-subscription gets old messages",
+        ResubscribeRunsOldMessagesRuntime,
+        _witness(
+            (_SLOW,),
+            (
+                Send(0),
+                Send(0),
+                Advance(0.5),
+                Unsubscribe(0, direct=True),
+                Subscribe(0, direct=True),
+            ),
+            workers=1,
+        ),
+        1,
+    ),
+    Mutant(
+        "internal_notices_removed",
+        ("I1", "I2"),
+        "subscribe() and unsubscribe() publish no lona.channels.* notices",
+        InternalNoticesRemovedRuntime,
+        _witness(
+            (ChannelSpec("*"), ChannelSpec("a", subscribed=False)),
+            (Subscribe(1), Settle(), Unsubscribe(1), Settle()),
+        ),
+        1,
+    ),
+    Mutant(
+        "naive_expiry_kills_broker",
+        ("V2",),
+        "a naive datetime expiry is compared with the broker's aware clock: TypeError ends it",
+        NaiveExpiryKillsBrokerRuntime,
+        _witness((_A,), (Send(0, expiry=Expiry("naive", 5.0)), Send(0))),
         1,
     ),
     Mutant(

@@ -2,38 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from refimpl import TaskWorker
-from refimpl._seam import Empty
 from refimpl.runtime import _Stop
+from refimpl.worker import Task
 from sim.mutants._base import SwapRuntime
 
 __all__ = ["WorkerDiesOnErrorRuntime"]
 
 
 class _DyingTaskWorker(TaskWorker):
-    def run(self) -> None:
-        task = self.get_task()
-        handler = task.handler
-        if handler is None:
-            return
-        try:
-            handler(task.message)  # the bug: a raising handler's exception escapes run()
-        finally:
-            self.runtime.platform.checkpoint("handler_end")
-
-    def _loop(self) -> None:
-        self.runtime._register_worker_thread()
-        while True:
-            try:
-                self.run()
-            except _Stop:
-                return
-            except (Empty, TimeoutError):
-                pass
-            except Exception:
-                return  # the bug: the thread silently ends, as in Lona's executor
-            finally:
-                self._finish()
+    def _handler_failed(self, task: Task, handler: Any, error: BaseException) -> None:
+        raise _Stop  # the bug: the thread silently ends, as in Lona's executor
 
 
 class WorkerDiesOnErrorRuntime(SwapRuntime):

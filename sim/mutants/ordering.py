@@ -1,4 +1,9 @@
-"""Mutants that break the per-subscription order and serialisation (spec O2, O3)."""
+"""Mutants that break the per-subscription order and serialisation (spec O2, O3).
+
+Each overrides one of refimpl's small hooks (``Runtime._await_turn``,
+``Runtime._schedule_locked``, ``Runtime._release``), so the rest of the commit path stays
+refimpl's own and cannot drift from it.
+"""
 
 from __future__ import annotations
 
@@ -20,26 +25,13 @@ class SharedTaskQueueRuntime(Runtime):
     later message can start before an earlier one (O2).
     """
 
-    def _commit_locked(
-        self, message: Message, deliveries: list[tuple[Subscription, Message]]
-    ) -> None:
-        while self._next_route != message.seq:
-            self._turn.wait()
-        self._emit("route", message, None, str(len(deliveries)))
-        for sub, copy_ in deliveries:
-            if not sub.active:
-                self._drop(copy_, sub.channel, "unsubscribed")
-                continue
-            sub.mailbox.append(copy_)
-            self._inflight += 1
-            self._ready.put(sub)  # the bug: one queue entry per delivery, always
-        self._next_route += 1
-        self._turn.notify_all()
-        self._finish_locked(0)
-
     def __init__(self, settings: object = None, **kwargs: Any) -> None:
         # one queue entry per delivery, one delivery per entry: no batching
         super().__init__(replace(Settings.from_any(settings), CHANNEL_TASK_BATCH=1), **kwargs)
+
+    def _schedule_locked(self, sub: Subscription) -> None:
+        sub.scheduled = True
+        self._ready.put(sub)  # the bug: one queue entry per delivery, always
 
     def _release(self, sub: Subscription, done: int) -> None:
         with self._lock:  # nothing to hand back: each delivery had its own queue entry
@@ -53,19 +45,5 @@ class UnorderedCommitRuntime(Runtime):
     message can reach a subscriber's mailbox before an earlier one.
     """
 
-    def _commit_locked(
-        self, message: Message, deliveries: list[tuple[Subscription, Message]]
-    ) -> None:
-        # the bug: no wait for ``self._next_route == message.seq``
-        self._emit("route", message, None, str(len(deliveries)))
-        for sub, copy_ in deliveries:
-            if not sub.active:
-                self._drop(copy_, sub.channel, "unsubscribed")
-                continue
-            sub.mailbox.append(copy_)
-            self._inflight += 1
-            if not sub.scheduled:
-                sub.scheduled = True
-                self._ready.put(sub)
-        self._next_route += 1
-        self._finish_locked(0)
+    def _await_turn(self, message: Message) -> None:
+        pass  # the bug: no wait for ``self._next_route == message.seq``

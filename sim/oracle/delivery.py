@@ -32,7 +32,7 @@ import bisect
 from collections.abc import Iterable
 
 from sim.oracle import faults
-from sim.oracle.index import HistoryIndex, SubWindow
+from sim.oracle.index import KEY, HistoryIndex, SubWindow
 from sim.oracle.verdict import Findings
 
 __all__ = ["CLAUSES", "QuiescentPoints", "check_loss", "check_twice"]
@@ -113,6 +113,8 @@ def check_loss(
             resolved = i
     if resolved is not None and resolved <= q:
         return
+    if ix.objects and _ran_by_other_subscription(ix, m, s):
+        return  # run by a re-subscription's handler instead: reported there (W2), not twice
     at_shutdown = q == ix.shutdown_ret
     point = "shutdown() returned" if at_shutdown else "the settle"
     who = f"{found.sub(s)} and message {m}"
@@ -178,3 +180,8 @@ def check_loss(
             f"{who}: not delivered and no drop reported by the time {point} "
             f"(event {q}): silent loss",
         )
+
+
+def _ran_by_other_subscription(ix: HistoryIndex, m: int, s: int) -> bool:
+    obj = ix.obj(s)
+    return any(t != s and ix.obj(t) == obj and m * KEY + t in ix.first_start for t in ix.windows)
