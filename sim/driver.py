@@ -265,7 +265,8 @@ class _Run:
         self.senders: list[Any] = []  # role -> a channel object used only to send
         self.keep_alive: list[Any] = []  # channel objects, so that their ids stay unique
         self.nested: dict[int, list[int]] = {}
-        self.send_ret_at: dict[int, int] = {}  # msg -> index of its send_ret
+        self.send_call_at: dict[int, int] = {}  # msg -> index of its send_call
+        self.unsubscribed: set[int] = set()  # subs an unsubscribe() was called for
         self.next_msg = 0
         self.next_sub = 0
         self.next_obj = 0
@@ -294,19 +295,24 @@ class _Run:
         msg = data.get("_id", -1) if isinstance(data, dict) else -1
         if msg == -1:
             return  # an internal-topic message
-        self.record(kind, msg, -1 if channel is None else self._sub_for(channel, msg), detail)
+        sub = -1 if channel is None else self._sub_for(channel, msg, detail)
+        self.record(kind, msg, sub, detail)
 
-    def _sub_for(self, channel: Any, msg: int) -> int:
-        """The subscription of *channel* that *msg* was for: its latest one whose subscribe()
-        began before the send returned (a channel object may have been re-subscribed)."""
+    def _sub_for(self, channel: Any, msg: int, reason: str) -> int:
+        """The subscription of *channel* that a drop of *msg* is for (a channel object may
+        have been re-subscribed): the latest one whose subscribe() began before the send
+        began -- for an ``unsubscribed`` drop, the latest such one that was unsubscribed."""
         with self.env.atomic():
             subs = self.subs_of.get(self.object_of.get(id(channel), -1), [])
-            sent = self.send_ret_at.get(msg, len(self.history.events))
-            best = -1
-            for sub, call in subs:
-                if call < sent:
-                    best = sub
-            return best if best >= 0 or not subs else subs[0][0]
+            if not subs:
+                return -1
+            sent = self.send_call_at.get(msg, len(self.history.events))
+            before = [sub for sub, call in subs if call < sent] or [subs[0][0]]
+            if reason == "unsubscribed":
+                ended = [sub for sub in before if sub in self.unsubscribed]
+                if ended:
+                    return ended[-1]
+            return before[-1]
 
     def _new_object(self, role: int) -> tuple[int, Any]:
         """A fresh channel object for *role*, now its current one (under ``atomic``)."""
@@ -390,6 +396,8 @@ class _Run:
                 current = self.current.get(role)
                 if current is not None and self.handle_of[current][0] == obj:
                     self.current[role] = None
+        with self.env.atomic():
+            self.unsubscribed.add(sub)
         self.record("unsub_call", sub=sub)
         try:
             session.unsubscribe(handle)
@@ -423,7 +431,9 @@ class _Run:
             )
             value = None if expiry is None else env.expiry_value(expiry)
         data: dict[str, Any] = {"_id": msg, "v": msg * 7, "n": nested, "hop": hop}
-        self.record("send_call", msg, info=self.scenario.channels[role].topic)
+        call = self.record("send_call", msg, info=self.scenario.channels[role].topic)
+        with env.atomic():
+            self.send_call_at[msg] = call
         try:
             seq = session.send(self.senders[role], data, value, local, droppable)  # type: ignore[arg-type]
         except Exception as exc:
@@ -431,9 +441,7 @@ class _Run:
             return
         data["v"] = "changed by sender"  # C1: must reach nobody
         data["mark"] = -1
-        ret = self.record("send_ret", msg, info=seq)
-        with env.atomic():
-            self.send_ret_at[msg] = ret
+        self.record("send_ret", msg, info=seq)
 
     def bad(self, role: int, what: str) -> None:
         """Bad input on *role*: expected to raise at the call (V1); recorded either way."""

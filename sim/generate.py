@@ -147,7 +147,7 @@ def generate(source: Source, config: GenConfig = GenConfig()) -> Scenario:
         reply_droppable = reply is not None and _chance(source, 40)
         actions: tuple[Send | Subscribe | Unsubscribe, ...] = ()
         if _chance(source, config.action_percent):
-            actions = (_handler_action(source, config, n_roles),)
+            actions = _handler_action(source, config, n_roles)
         channels.append(
             ChannelSpec(
                 topic=topic,
@@ -222,14 +222,19 @@ def _send(source: Source, config: GenConfig, role: int) -> Send:
 
 def _handler_action(
     source: Source, config: GenConfig, n_roles: int
-) -> Send | Subscribe | Unsubscribe:
-    """What a handler does on a first-hop message: send, subscribe or unsubscribe a role."""
+) -> tuple[Send | Subscribe | Unsubscribe, ...]:
+    """What a handler does on a first-hop message: send, subscribe, unsubscribe (and maybe
+    re-subscribe) a role -- its own or another."""
     kind = source.integer(0, 2)
     role = source.integer(0, n_roles - 1)
     if kind == 0:
-        return Send(role)
+        return (Send(role),)
     direct = _chance(source, config.direct_percent)
-    return Subscribe(role, direct) if kind == 1 else Unsubscribe(role, direct)
+    if kind == 1:
+        return (Subscribe(role, direct),)
+    if direct and _chance(source, config.resubscribe_percent):
+        return (Unsubscribe(role, True), Subscribe(role, True))  # a new handler, same object
+    return (Unsubscribe(role, direct),)
 
 
 def scenario_from_seed(seed: int, config: GenConfig = GenConfig()) -> Scenario:
