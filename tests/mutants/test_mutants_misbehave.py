@@ -257,6 +257,40 @@ def worker_thread_exited(run: Run) -> str | None:
     return None
 
 
+def started_after_unsubscribe(run: Run) -> str | None:
+    """W3 (section 17 step 4): a handler started after its unsubscribe() returned."""
+    h = run.history
+    for e in events(h, "start"):
+        done = first(h, "unsub_ret", sub=e.sub)
+        if done is not None and e.index > done:
+            return f"subscription {e.sub} started message {e.msg} after unsubscribe returned"
+    return None
+
+
+def missing_subscribe_notice(run: Run) -> str | None:
+    """I1: a '*' subscriber got no lona.channels.subscribe notice about a later subscribe."""
+    h = run.history
+    listeners = [s for s, t in h.topics.items() if t == "*"]
+    heard = {(e.sub, e.info) for e in events(h, "internal")}
+    for e in events(h, "sub_ret"):
+        for s in listeners:
+            if s != e.sub and (s, f"lona.channels.subscribe\n{h.topics[e.sub]}") not in heard:
+                return f"subscription {s} heard of no subscribe() of {h.topics[e.sub]!r}"
+    return None
+
+
+def worker_died_of(name: str) -> Check:
+    """V2: a fault event: an implementation thread died of exception *name*."""
+
+    def check(run: Run) -> str | None:
+        for e in events(run.history, "fault"):
+            if f": {name}:" in e.info:
+                return e.info
+        return None
+
+    return check
+
+
 def both(*checks: Check) -> Check:
     def check(run: Run) -> str | None:
         found = [c(run) for c in checks]
@@ -285,6 +319,10 @@ CHECKS: dict[str, Check] = {
     "unordered_commit": out_of_order,
     "unsubscribe_keeps_routing": delivered_outside_window,
     "worker_dies_on_error": both(worker_thread_exited, silently_lost),
+    "unsubscribe_leaves_queued": started_after_unsubscribe,
+    "resubscribe_runs_old_messages": delivered_outside_window,
+    "internal_notices_removed": missing_subscribe_notice,
+    "naive_expiry_kills_broker": both(worker_died_of("TypeError"), silently_lost),
 }
 
 
