@@ -25,9 +25,17 @@ kind               msg    sub    info
 ``drop``           msg    sub    reason (``expired``/``shutdown``/``unsubscribed``); sub -1:
                                   the whole message, before routing
 ``route``          msg    -1     number of deliveries scheduled
-``internal``       -1     sub    the internal topic a handler received
+``sub_err``        -1     sub    the exception's class name: subscribe() raised
+``internal``       -1     sub    a delivery without a driver id: the topic, and for a notice
+                                  (I1, I2) a newline and its data's topic
+``fault``          -1     -1     ``raised:``/``ended:``/``handler:`` + ``<thread>: <what>``: an
+                                  implementation thread raised or ended early
+``bad_call``       op     -1     bad input (``sim.scenario.BAD_INPUTS``); op: its number
+``bad_ret``        op     -1     the bad input was accepted (V1)
+``bad_err``        op     -1     the exception's class name: rejected at the call
+``skip``           -1     -1     an operation the adapter cannot express (not exercised)
 ``settle_call``    -1     -1     "" (the driver waits for quiescence)
-``settle_ret``     -1     -1     ""
+``settle_ret``     -1     -1     "", or ``bound=<s>`` if a simulated settle gave up
 ``shutdown_call``  -1     -1     ""
 ``shutdown_ret``   -1     -1     ""
 ``advance``        -1     -1     seconds of virtual time the driver sleeps
@@ -35,7 +43,11 @@ kind               msg    sub    info
 
 ``History.messages[msg]`` holds what the oracle needs of each send: topic, expiry
 (as an absolute time on the history's clock, or None), droppable, local, sender.
-``History.topics[sub]`` holds each subscription's topic.
+``History.topics[sub]`` holds each subscription's topic, ``History.objects[sub]`` its channel
+object (subscriptions of one object are re-subscriptions; missing: an object of its own),
+and ``History.notices`` says whether the recorder records internal notices (I1/I2 are
+checked only then). ``unsub_call``/``unsub_ret`` name a subscription of the object they
+unsubscribe; the oracle works out which subscription they ended.
 """
 
 from __future__ import annotations
