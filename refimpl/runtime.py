@@ -27,6 +27,7 @@ so never wait for the workers' bookkeeping.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from logging import getLogger
@@ -34,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from refimpl._seam import Platform, RealPlatform
 from refimpl.errors import ShutdownError
-from refimpl.message import Message, shallow_copy
+from refimpl.message import Message, owned_message, shallow_copy
 from refimpl.pool import WorkerPool
 from refimpl.registry import Snapshot, Subscription
 from refimpl.settings import Settings, resolve_worker_class
@@ -47,6 +48,7 @@ __all__ = [
     "Observer",
     "Runtime",
     "State",
+    "current_runtime",
     "default_runtime",
     "set_default_runtime",
 ]
@@ -151,8 +153,28 @@ class Runtime:
         brokers, workers = s.MAX_CHANNEL_MESSAGE_BROKER_THREADS, s.MAX_CHANNEL_TASK_WORKER_THREADS
         self.workers = [self._broker_cls(self, timeout) for _ in range(brokers)]
         self.workers += [self._worker_cls(self, timeout) for _ in range(workers)]
+        # The setting a class came from gives its role (a listing may derive from Worker).
+        for index, worker in enumerate(self.workers):
+            worker.queue_name = "messages" if index < brokers else "ready"
         for worker in self.workers:
             self.pool.spawn(worker._loop)
+
+    def _adopt(self, worker: Worker, executor: Any) -> None:
+        """Run *worker* on a thread of *executor* (``executor.submit``), and count it as
+        running: how a Lona server's ``channel_worker`` pool hosts this runtime's workers
+        (``refimpl.lona``). The runtime's ``start()`` is then not used."""
+        with self._lock:
+            if self._state >= State.CLOSING:
+                raise ShutdownError("this runtime is shutting down or shut down")
+            self._state = State.RUNNING
+            # the setting its class came from gives its role (a listing may derive from Worker)
+            cls = type(worker)
+            if cls is self._worker_cls and cls is not self._broker_cls:
+                worker.queue_name = "ready"
+            elif cls is self._broker_cls and cls is not self._worker_cls:
+                worker.queue_name = "messages"
+            self.workers.append(worker)
+            self.pool.adopt(executor.submit(worker._loop))
 
     def join(self, timeout: float | None = None) -> bool:
         """Block until every message sent so far is routed and every delivery has finished.
@@ -276,11 +298,15 @@ class Runtime:
         with self._send_lock:
             if self._send_refused():
                 if internal:
-                    return Message(topic, data, deadline, local, droppable, -1, self._now)
+                    return owned_message(
+                        topic, data, deadline, local, droppable, -1, self._now
+                    )
                 raise ShutdownError(
                     f"cannot send to {topic!r}: the runtime is {self._state.name.lower()}"
                 )
-            message = Message(topic, data, deadline, local, droppable, self._seq, self._now)
+            message = owned_message(
+                topic, data, deadline, local, droppable, self._seq, self._now
+            )
             message._payload = payload
             message._snapshot = self._snapshot
             self._seq += 1
@@ -387,7 +413,9 @@ class Runtime:
             self._worker_idents.discard(self.platform.ident())
 
 
-# the process-wide default runtime -------------------------------------------------------
+# the process-wide default runtime, and the current one ---------------------------------
+#: the runtime whose worker thread (or simulated thread) this is; set by ``Worker._loop``
+CURRENT: ContextVar[Runtime | None] = ContextVar("refimpl_current_runtime", default=None)
 _default: Runtime | None = None
 _default_lock = RealPlatform().lock()
 
@@ -409,3 +437,14 @@ def set_default_runtime(runtime: Runtime | None) -> Runtime | None:
     with _default_lock:
         old, _default = _default, runtime
         return old
+
+
+def current_runtime() -> Runtime:
+    """The runtime of bare ``Channel(...)`` and ``Channel.get_channels(...)`` calls (spec R7).
+
+    On a runtime's own threads (its handlers, its brokers) that runtime, so code written
+    for the default runtime (the seed's broker listing, a handler that replies) stays
+    in the runtime it runs in; everywhere else the default runtime.
+    """
+    runtime = CURRENT.get()
+    return runtime if runtime is not None else default_runtime()

@@ -15,7 +15,7 @@ from logging import getLogger
 from typing import TYPE_CHECKING, Any
 
 from refimpl._seam import Empty
-from refimpl.runtime import STOP, State, _Stop
+from refimpl.runtime import CURRENT, STOP, Runtime, State, _Stop
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from refimpl.channel import Channel
     from refimpl.message import Message
     from refimpl.registry import Subscription
-    from refimpl.runtime import Runtime
 
 __all__ = ["MessageBroker", "Task", "TaskWorker", "Worker"]
 
@@ -31,17 +30,23 @@ logger = getLogger("refimpl.channels")
 
 
 class Task:
-    """One delivery: a subscriber's own copy of a message, for one subscription."""
+    """One delivery: a subscriber's own copy of a message, for one subscription.
 
-    __slots__ = ("message", "subscription")
+    ``Task(channel, message)`` as in Lona; the runtime also names the subscription the
+    delivery belongs to (a channel that unsubscribes and subscribes again has a new one).
+    """
 
-    def __init__(self, subscription: Subscription, message: Message) -> None:
-        self.subscription = subscription
+    __slots__ = ("channel", "message", "subscription")
+
+    def __init__(
+        self, channel: Channel, message: Message, subscription: Subscription | None = None
+    ) -> None:
+        self.channel = channel
         self.message = message
-
-    @property
-    def channel(self) -> Channel:
-        return self.subscription.channel
+        if subscription is None:
+            # built by hand: the channel's subscription now, or an ended one (no handler)
+            subscription = channel._sub or _ended(channel)
+        self.subscription = subscription
 
     @property
     def handler(self) -> Callable[[Message], Any] | None:
@@ -53,15 +58,47 @@ class Task:
         return f"<Task {self.message!r} for {self.channel!r}>"
 
 
+def _ended(channel: Channel) -> Subscription:
+    from refimpl.registry import Subscription
+
+    sub = Subscription(-1, channel, print)
+    sub.active = False
+    return sub
+
+
 class Worker:
     """Base class of the broker and task-worker threads."""
 
     #: which queue this worker reads; the shutdown sentinel is put there
     queue_name = "messages"
 
-    def __init__(self, runtime: Runtime, timeout: float) -> None:
+    def __init__(
+        self,
+        runtime: Runtime | None = None,
+        timeout: float | None = None,
+        *,
+        server: Any = None,
+        executor: Any = None,
+    ) -> None:
+        """``Worker(runtime, timeout)``, or as Lona's server makes its workers:
+        ``Worker(server=, executor=, timeout=)``.
+
+        The second form joins the runtime ``refimpl.lona`` made for that server and runs
+        on a thread of *executor* (the server's ``channel_worker`` pool).
+        """
+        if runtime is None:
+            runtime = getattr(server, "channel_runtime", None)
+            if not isinstance(runtime, Runtime) or executor is None:
+                raise TypeError(
+                    "Worker(runtime, timeout), or Worker(server=, executor=, timeout=) for a "
+                    "Lona server set up by refimpl.lona.install()"
+                )
+        if timeout is None:
+            timeout = float(runtime.settings.CHANNEL_WORKER_TIMEOUT)
         self.runtime = runtime
+        self.server = server
         self.timeout = timeout
+        self._asked_to_stop = False
         self._message: Message | None = None
         self._deliveries: list[tuple[Subscription, Message]] = []
         # routed messages not yet committed: committed together, and always before this
@@ -73,14 +110,30 @@ class Worker:
         self._done = 0  # deliveries finished for it since it was taken from the ready queue
         self._batch = runtime.settings.CHANNEL_TASK_BATCH
         self._checkpoint = runtime.platform.checkpoint  # called twice per delivery
+        if executor is not None:
+            runtime._adopt(self, executor)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
 
     @property
     def running(self) -> bool:
-        """False once the runtime's graceful shutdown has begun (droppable work is dropped)."""
-        return self.runtime._state < State.CLOSING
+        """False once the runtime's graceful shutdown has begun (droppable work is dropped),
+        or once this worker was asked to stop (``shutdown()``, ``running = False``)."""
+        return not self._asked_to_stop and self.runtime._state < State.CLOSING
+
+    @running.setter
+    def running(self, value: bool) -> None:
+        self._asked_to_stop = not value
+
+    def shutdown(self) -> None:
+        """Lona's call: mark this worker as asked to stop; it does not stop by itself.
+
+        A runtime's workers stop together, when its ``shutdown()`` has drained every
+        non-droppable message (spec S1, S2): one worker leaving early is how Lona loses
+        messages (§18). ``refimpl.lona`` shuts the server's runtime down when it stops.
+        """
+        self.running = False
 
     # broker side -----------------------------------------------------------------------
     def get_message(self) -> Message:
@@ -99,7 +152,7 @@ class Worker:
             raise _Stop
         self._message = message
         self._deliveries = []
-        if message.droppable and not self.running:
+        if message.droppable and rt._state >= State.CLOSING:
             rt._drop(message, None, "shutdown")
             raise Empty
         if message.expiry is not None and message.expiry <= rt._now():
@@ -112,8 +165,20 @@ class Worker:
         return [s.channel for s in message._snapshot.matching(message.topic)]
 
     def schedule_task(self, channel: Channel, message: Message) -> None:
-        """Schedule *message* for *channel*; delivered after ``run()`` returns, in send order."""
-        sub = message._snapshot.by_channel.get(channel) or channel._sub
+        """Schedule *message* for *channel*; delivered after ``run()`` returns, in send order.
+
+        *channel* must belong to this worker's runtime (spec R7: ValueError otherwise),
+        and a message must have been taken with ``get_message()`` (RuntimeError).
+        *message* is that message, or one the broker built or copied from it.
+        """
+        if self._message is None:
+            raise RuntimeError("schedule_task() outside of a message taken with get_message()")
+        if getattr(channel, "_runtime", None) is not self.runtime:
+            raise ValueError(f"{channel!r} belongs to another runtime (spec R7)")
+        snapshot = message._snapshot
+        sub = snapshot.by_channel.get(channel) if snapshot is not None else None
+        if sub is None:
+            sub = channel._sub
         if sub is None:
             self.runtime._drop(message._copy_or_bare(), channel, "unsubscribed")
             return
@@ -135,13 +200,13 @@ class Worker:
             message = self.copy_for_subscriber(origin)
         except Exception:  # a dict subclass whose copy fails: reported, never silent (D2)
             message = origin._bare_copy()
-            self._task = Task(sub, message)
+            self._task = Task(sub.channel, message, sub)
             logger.exception(
                 "could not copy %r for %r; the delivery is dropped", origin, sub.channel
             )
             rt._drop(message, sub.channel, "error")
             raise Empty from None
-        self._task = task = Task(sub, message)
+        self._task = task = Task(sub.channel, message, sub)
         self._checkpoint("handler_start")
         reason = self.drop_reason(task)
         if reason is not None:
@@ -156,7 +221,7 @@ class Worker:
     def drop_reason(self, task: Task) -> str | None:
         """Why *task* must not run now, checked just before its handler (S3, E2, W3), or None."""
         message = task.message
-        if message.droppable and not self.running:
+        if message.droppable and self.runtime._state >= State.CLOSING:
             return "shutdown"
         if message.expiry is not None and message.expiry <= self.runtime._now():
             return "expired"
@@ -168,6 +233,7 @@ class Worker:
     def _loop(self) -> None:
         rt = self.runtime
         rt._register_worker_thread()
+        token = CURRENT.set(rt)  # bare Channel(...) calls here belong to this runtime (R7)
         try:
             while True:
                 try:
@@ -181,6 +247,7 @@ class Worker:
                 finally:
                     self._finish()
         finally:
+            CURRENT.reset(token)
             rt._unregister_worker_thread()
 
     def _finish(self) -> None:
