@@ -18,7 +18,7 @@ __all__ = ["Channel"]
 class _ChannelsByTopic:
     """``Channel._channels``: Lona's registry view, ``{topic: [channel, ...]}``.
 
-    Read on the class, it shows the current runtime (R7); on a channel, that channel's
+    Read on the class, it shows the current runtime (R8); on a channel, that channel's
     runtime. A fresh dict each time, in subscription order: changing it changes nothing.
     """
 
@@ -36,7 +36,7 @@ class Channel:
     Without ``runtime=`` the channel belongs to the current runtime: the runtime whose
     handler or broker is running on this thread, elsewhere the process-wide default
     runtime, so that the seed's bare ``Channel('chat.rooms.lona', handler)`` calls work
-    (spec R3, R7).
+    (spec R3, R8).
     """
 
     # ``__dict__`` takes attributes application code sets (``channel.view = ...``).
@@ -51,10 +51,11 @@ class Channel:
         *,
         runtime: Runtime | None = None,
     ) -> None:
-        self._topic = validate_topic(topic)
+        validate_topic(topic)  # before anything else happens, the default runtime included (T1)
         if runtime is not None and not isinstance(runtime, Runtime):
-            raise TypeError(f"runtime must be a refimpl.Runtime, not {runtime!r}")
+            raise TypeError(f"runtime must be a refimpl.Runtime, not {type(runtime).__name__}")
         self._runtime = runtime if runtime is not None else current_runtime()
+        self._topic = self._runtime._topic(topic)  # a plain str: no subclass method runs later
         self._sub: Subscription | None = None
         if handler is not None:
             self.subscribe(handler)

@@ -18,16 +18,26 @@ from copy import copy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from refimpl._safe import safe_repr
+from refimpl.deadline import deadline
 from refimpl.topics import validate_topic
 
 __all__ = ["Message", "owned_message", "shallow_copy"]
 
 
 def shallow_copy(data: dict[Any, Any]) -> dict[Any, Any]:
-    """``copy.copy(data)``, fast for plain dicts (subclasses keep their ``__copy__``)."""
+    """``copy.copy(data)``, fast for plain dicts (subclasses keep their ``__copy__``).
+
+    A dict subclass whose ``__copy__`` returns something that is not a dict is refused
+    with ``TypeError`` (spec C4): handlers are promised a dict.
+    """
     if type(data) is dict:
         return data.copy()
-    copied: dict[Any, Any] = copy(data)
+    copied: object = copy(data)
+    if not isinstance(copied, dict):
+        raise TypeError(
+            f"copy.copy() of a {type(data).__name__} returned a {type(copied).__name__}, not a dict"
+        )
     return copied
 
 
@@ -37,9 +47,11 @@ def _utc_now() -> datetime:
 
 def _checked(
     topic: object, data: object, expiry: object, local: object, droppable: object
-) -> tuple[dict[Any, Any], datetime | None]:
-    """A hand-built message's arguments, checked as ``send()`` checks them (spec V1)."""
-    validate_topic(topic)
+) -> tuple[str, dict[Any, Any], datetime | None]:
+    """A hand-built message's arguments, checked and normalised as ``send()``'s are (V1, E1)."""
+    from refimpl._seam import RealPlatform
+
+    plain = validate_topic(topic)
     if data is None:
         copied: dict[Any, Any] = {}
     elif isinstance(data, dict):
@@ -48,14 +60,8 @@ def _checked(
         raise TypeError(f"data must be a dict or None, not {type(data).__name__}")
     if type(local) is not bool or type(droppable) is not bool:
         raise TypeError(f"local and droppable must be bools, not {local!r}, {droppable!r}")
-    if expiry is None:
-        return copied, None
-    if isinstance(expiry, timedelta):
-        return copied, _utc_now() + expiry
-    if isinstance(expiry, datetime):
-        # naive: local time (astimezone reads it so), as Channel.send reads it (spec E1)
-        return copied, expiry.astimezone(UTC)
-    raise TypeError(f"expiry must be a datetime, a timedelta or None, not {type(expiry).__name__}")
+    real = RealPlatform()
+    return plain, copied, deadline(expiry, real.now, real.to_aware)
 
 
 def _fill(
@@ -129,11 +135,12 @@ class Message:
         now) becomes an aware UTC deadline. The runtime makes its messages with
         ``owned_message()`` from values it has already copied and checked.
         """
-        own, deadline = _checked(topic, data, expiry, local, droppable)
-        _fill(self, topic, own, deadline, local, droppable, -1, _utc_now)
+        plain, own, due = _checked(topic, data, expiry, local, droppable)
+        _fill(self, plain, own, due, local, droppable, -1, _utc_now)
 
     def __repr__(self) -> str:
-        return f"<Message(topic={self.topic!r}, seq={self.seq}, data={self.data!r})>"
+        # never raises, whatever the payload's own repr does (log lines in workers, V2)
+        return f"<Message(topic={self.topic!r}, seq={self.seq}, data={safe_repr(self.data)})>"
 
     def is_expired(self) -> bool:
         """True once the runtime's clock has reached ``expiry``."""
@@ -182,7 +189,7 @@ class Message:
         """A subscriber's copy for a drop report; without the payload if copying fails."""
         try:
             return self._copy_for_subscriber()
-        except Exception:
+        except BaseException:  # a failing __copy__ must not stop the report
             return self._bare_copy()
 
     def _bare_copy(self) -> Message:

@@ -24,6 +24,7 @@ class WorkerPool:
         self.size = size
         self._platform = platform
         self.threads: list[ThreadHandle] = []
+        self._retired: list[ThreadHandle] = []  # of a failed start; told to stop
 
     def spawn(self, target: Callable[[], None]) -> ThreadHandle:
         if len(self.threads) >= self.size:
@@ -38,8 +39,13 @@ class WorkerPool:
             raise RuntimeError(f"pool {self.name!r} is full ({self.size} threads)")
         self.threads.append(_Hosted(f"{self.name}-{len(self.threads)}", future))
 
+    def retire(self) -> None:
+        """Forget the threads of a failed start (they were told to stop), keep joining them."""
+        self._retired += self.threads
+        self.threads = []
+
     def join(self, timeout: float | None = None) -> None:
-        for thread in self.threads:
+        for thread in (*self._retired, *self.threads):
             thread.join(timeout)
 
 
