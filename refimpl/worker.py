@@ -195,8 +195,8 @@ class Worker:
         """
         if self._message is None:
             raise RuntimeError("schedule_task() outside of a message taken with get_message()")
-        if getattr(channel, "_runtime", None) is not self.runtime:
-            raise ValueError(f"{channel!r} belongs to another runtime (spec R8)")
+        if not self._owns(channel):
+            raise ValueError(f"{safe_repr(channel)} is not a channel of this runtime (spec R8)")
         snapshot = message._snapshot
         sub = snapshot.by_channel.get(channel) if snapshot is not None else None
         if sub is None:
@@ -207,6 +207,10 @@ class Worker:
         # The subscriber's own copy is made by the task worker, just before the handler
         # (``copy_for_subscriber``): a backlog holds one message, not one copy per subscriber.
         self._deliveries.append((sub, message))
+
+    def _owns(self, channel: object) -> bool:
+        """Whether *channel* belongs to this worker's runtime: runtimes never cross (R8)."""
+        return getattr(channel, "_runtime", None) is self.runtime
 
     # task-worker side ------------------------------------------------------------------
     def get_task(self) -> Task:

@@ -1,7 +1,8 @@
 """Drive the chat app with two browser sessions and report what each user saw.
 
-``python -m examples.lona_chat.drive [--impl refimpl|lona] [--burst N] [--stop-burst N]``
-(in ``.venv-lona``, which ``make lona-compat`` sets up: Playwright, Debian's Chromium).
+``python -m examples.lona_chat.drive [--impl refimpl|lona] [--burst N] [--stop-burst N]``, or
+``--compare --runs N`` for both implementations side by side (in ``.venv-lona``, which
+``make lona-compat`` sets up: Playwright, Debian's Chromium).
 
 One run: a Lona server on loopback (``refimpl``: the app through ``python -m refimpl.lona``;
 ``lona``: the same file on Lona's own channels, 4 task workers), Alice and Bob in two
@@ -200,9 +201,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--impl", choices=("refimpl", "lona"), default="refimpl")
     parser.add_argument("--burst", type=int, default=20)
     parser.add_argument("--stop-burst", type=int, default=100)
+    parser.add_argument("--compare", action="store_true", help="both implementations, --runs each")
+    parser.add_argument("--runs", type=int, default=1)
     args = parser.parse_args(argv)
-    run = asyncio.run(chat(args.impl, args.burst, args.stop_burst))
-    print(json.dumps(run.summary(), indent=2))
+    impls = ("refimpl", "lona") if args.compare else (args.impl,)
+    for impl in impls:
+        for _ in range(args.runs):
+            run = asyncio.run(chat(impl, args.burst, args.stop_burst))
+            print(json.dumps(run.summary(), separators=(",", ":")), flush=True)
     return 0
 
 
