@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import importlib
 import itertools
+import logging
 import os as _real_os
 import sys
 import types
@@ -177,19 +178,38 @@ def _finish(built: dict[str, types.ModuleType]) -> None:
                 deterministic_hash(value)
     threading = built["threading"]
     threading.excepthook = _record_thread_error  # type: ignore[attr-defined]
+    # The executor logs whatever ends a worker, the teardown of a leftover thread included:
+    # its records go to a child logger that drops those (and passes everything else on).
+    logger = logging.getLogger("concurrent.futures.virtual")
+    logger.addFilter(_not_teardown)
+    built["concurrent.futures._base"].LOGGER = logger  # type: ignore[attr-defined]
     futures: Any = built["concurrent.futures"]
     futures.__getattr__ = _no_process_pool
     futures.__all__ = [n for n in futures.__all__ if n != "ProcessPoolExecutor"]
     _atexits[:] = threading._threading_atexits
 
 
+def _not_teardown(record: logging.LogRecord) -> bool:
+    exc = record.exc_info[1] if record.exc_info else None
+    while exc is not None:
+        if isinstance(exc, _QUIET):
+            return False
+        exc = exc.__context__
+    return True
+
+
 def _record_thread_error(args: Any) -> None:
     """``threading.excepthook`` of the virtual world: record, print nothing (campaigns run many)."""
     exc = args.exc_value
-    if exc is None or isinstance(exc, (SystemExit, *_QUIET)):
+    if exc is None or isinstance(exc, (SystemExit, *_QUIET)) or _tearing_down():
         return
     name = args.thread.name if args.thread is not None else "?"
     vthread.REGISTRY.errors.append((name, exc))
+
+
+def _tearing_down() -> bool:
+    sched = points.ACTIVE.sched
+    return sched is not None and sched._tearing_down
 
 
 def reset(serial_start: int = 1_000_000) -> None:
