@@ -34,7 +34,7 @@ def load_adapter(name: str) -> Adapter:
     if name in ("lona", "lona-1worker"):
         from sim.adapters.lona_adapter import LonaAdapter
 
-        return LonaAdapter(one_worker=name == "lona-1worker")
+        return Unmodified(LonaAdapter(one_worker=name == "lona-1worker"))
     if ":" in name:
         module_name, _, attr = name.partition(":")
         factory = getattr(import_module(module_name), attr)
