@@ -6,16 +6,24 @@ and raise ``queue.Empty`` when there was nothing (or the item was dropped). A cu
 class (settings ``CHANNEL_MESSAGE_BROKER_CLASS`` / ``CHANNEL_TASK_WORKER_CLASS``)
 overrides ``run()`` and keeps the guarantees, because the base class, not ``run()``,
 commits a message's routing in send order and hands a subscription back after each
-delivery (spec R4). Nothing a ``run()`` raises ends the thread: it is logged.
+delivery (spec R4). Nothing a ``run()`` raises ends the thread, ``SystemExit`` and
+``KeyboardInterrupt`` included: it is logged, and whatever the failed ``run()`` had
+taken and not delivered is reported dropped with reason ``error`` (D2).
+
+A worker's role (broker or task worker) is the setting that named its class, not the
+class: ``Runtime`` sets ``queue_name`` on each instance. So a class written the seed's
+way, ``class TaskWorker(Worker)``, works in the role it was configured for.
 """
 
 from __future__ import annotations
 
-from logging import getLogger
+from inspect import iscoroutine
+from logging import ERROR, getLogger
 from typing import TYPE_CHECKING, Any
 
+from refimpl._safe import log_safely, safe_repr
 from refimpl._seam import Empty
-from refimpl.runtime import STOP, State, _Stop
+from refimpl.runtime import CURRENT, STOP, Runtime, State, _Stop
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -23,29 +31,40 @@ if TYPE_CHECKING:
     from refimpl.channel import Channel
     from refimpl.message import Message
     from refimpl.registry import Subscription
-    from refimpl.runtime import Runtime
 
 __all__ = ["MessageBroker", "Task", "TaskWorker", "Worker"]
 
 logger = getLogger("refimpl.channels")
 
 
+class _RoleError(TypeError):
+    """A worker asked for the other role's items (a ``Worker`` subclass configured wrongly)."""
+
+
 class Task:
-    """One delivery: a subscriber's own copy of a message, for one subscription."""
+    """One delivery: a subscriber's own copy of a message, for one subscription.
 
-    __slots__ = ("message", "subscription")
+    ``Task(channel, message)`` as in Lona; the runtime also names the subscription the
+    delivery belongs to (a channel that unsubscribes and subscribes again has a new one).
+    """
 
-    def __init__(self, subscription: Subscription, message: Message) -> None:
-        self.subscription = subscription
+    __slots__ = ("_handed", "channel", "message", "subscription")
+
+    def __init__(
+        self, channel: Channel, message: Message, subscription: Subscription | None = None
+    ) -> None:
+        self.channel = channel
         self.message = message
-
-    @property
-    def channel(self) -> Channel:
-        return self.subscription.channel
+        if subscription is None:
+            # built by hand: the channel's subscription now, or an ended one (no handler)
+            subscription = channel._sub or _ended(channel)
+        self.subscription = subscription
+        self._handed = False  # the handler was looked up: a failing run() did not skip it
 
     @property
     def handler(self) -> Callable[[Message], Any] | None:
         """The subscription's handler, or None once the channel has unsubscribed."""
+        self._handed = True
         sub = self.subscription
         return sub.handler if sub.active else None
 
@@ -53,15 +72,48 @@ class Task:
         return f"<Task {self.message!r} for {self.channel!r}>"
 
 
+def _ended(channel: Channel) -> Subscription:
+    from refimpl.registry import Subscription
+
+    sub = Subscription(-1, channel, print)
+    sub.active = False
+    return sub
+
+
 class Worker:
     """Base class of the broker and task-worker threads."""
 
-    #: which queue this worker reads; the shutdown sentinel is put there
+    #: which queue this worker reads, ``"messages"`` or ``"ready"``; the shutdown sentinel
+    #: is put there. ``Runtime`` sets it per instance from the setting that named the class.
     queue_name = "messages"
 
-    def __init__(self, runtime: Runtime, timeout: float) -> None:
+    def __init__(
+        self,
+        runtime: Runtime | None = None,
+        timeout: float | None = None,
+        *,
+        server: Any = None,
+        executor: Any = None,
+    ) -> None:
+        """``Worker(runtime, timeout)``, or as Lona's server makes its workers:
+        ``Worker(server=, executor=, timeout=)``.
+
+        The second form joins the runtime ``refimpl.lona`` made for that server and runs
+        on a thread of *executor* (the server's ``channel_worker`` pool).
+        """
+        if runtime is None:
+            runtime = getattr(server, "channel_runtime", None)
+            if not isinstance(runtime, Runtime) or executor is None:
+                raise TypeError(
+                    "Worker(runtime, timeout), or Worker(server=, executor=, timeout=) for a "
+                    "Lona server set up by refimpl.lona.install()"
+                )
+        if timeout is None:
+            timeout = float(runtime.settings.CHANNEL_WORKER_TIMEOUT)
         self.runtime = runtime
+        self.server = server
         self.timeout = timeout
+        self._asked_to_stop = False
         self._message: Message | None = None
         self._deliveries: list[tuple[Subscription, Message]] = []
         # routed messages not yet committed: committed together, and always before this
@@ -73,19 +125,39 @@ class Worker:
         self._done = 0  # deliveries finished for it since it was taken from the ready queue
         self._batch = runtime.settings.CHANNEL_TASK_BATCH
         self._checkpoint = runtime.platform.checkpoint  # called twice per delivery
+        if executor is not None:
+            runtime._adopt(self, executor)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
 
     @property
     def running(self) -> bool:
-        """False once the runtime's graceful shutdown has begun (droppable work is dropped)."""
-        return self.runtime._state < State.CLOSING
+        """False once the runtime's graceful shutdown has begun (droppable work is dropped),
+        or once this worker was asked to stop (``shutdown()``, ``running = False``)."""
+        return not self._asked_to_stop and self.runtime._state < State.CLOSING
+
+    @running.setter
+    def running(self, value: bool) -> None:
+        self._asked_to_stop = not value
+
+    def shutdown(self) -> None:
+        """Lona's call: mark this worker as asked to stop; it does not stop by itself.
+
+        A runtime's workers stop together, when its ``shutdown()`` has drained every
+        non-droppable message (spec S1, S2): one worker leaving early is how Lona loses
+        messages (§18). ``refimpl.lona`` shuts the server's runtime down when it stops.
+        """
+        self.running = False
 
     # broker side -----------------------------------------------------------------------
     def get_message(self) -> Message:
         """The next message to route, in send order; ``Empty`` on timeout or if it was dropped."""
         rt = self.runtime
+        if self.queue_name != "messages":
+            raise _RoleError("get_message() called by a worker in the task-worker role")
+        if self._message is not None:  # a run() that takes a second message: keep the first
+            self._finish()
         message: Message
         if self._routed:
             try:
@@ -99,7 +171,10 @@ class Worker:
             raise _Stop
         self._message = message
         self._deliveries = []
-        if message.droppable and not self.running:
+        if rt._exiting:  # interpreter exit gave up draining (R7)
+            rt._drop(message, None, "exit")
+            raise Empty
+        if message.droppable and rt._state >= State.CLOSING:
             rt._drop(message, None, "shutdown")
             raise Empty
         if message.expiry is not None and message.expiry <= rt._now():
@@ -112,8 +187,20 @@ class Worker:
         return [s.channel for s in message._snapshot.matching(message.topic)]
 
     def schedule_task(self, channel: Channel, message: Message) -> None:
-        """Schedule *message* for *channel*; delivered after ``run()`` returns, in send order."""
-        sub = message._snapshot.by_channel.get(channel) or channel._sub
+        """Schedule *message* for *channel*; delivered after ``run()`` returns, in send order.
+
+        *channel* must belong to this worker's runtime (spec R8: ValueError otherwise),
+        and a message must have been taken with ``get_message()`` (RuntimeError).
+        *message* is that message, or one the broker built or copied from it.
+        """
+        if self._message is None:
+            raise RuntimeError("schedule_task() outside of a message taken with get_message()")
+        if not self._owns(channel):
+            raise ValueError(f"{safe_repr(channel)} is not a channel of this runtime (spec R8)")
+        snapshot = message._snapshot
+        sub = snapshot.by_channel.get(channel) if snapshot is not None else None
+        if sub is None:
+            sub = channel._sub
         if sub is None:
             self.runtime._drop(message._copy_or_bare(), channel, "unsubscribed")
             return
@@ -121,10 +208,21 @@ class Worker:
         # (``copy_for_subscriber``): a backlog holds one message, not one copy per subscriber.
         self._deliveries.append((sub, message))
 
+    def _owns(self, channel: object) -> bool:
+        """Whether *channel* belongs to this worker's runtime: runtimes never cross (R8)."""
+        return getattr(channel, "_runtime", None) is self.runtime
+
     # task-worker side ------------------------------------------------------------------
     def get_task(self) -> Task:
         """The next delivery of a subscription no other worker holds; ``Empty`` on timeout/drop."""
         rt = self.runtime
+        if self.queue_name != "ready":
+            raise _RoleError("get_task() called by a worker in the broker role")
+        task = self._task
+        if task is not None:  # a run() that takes a second task: account for the first
+            if not task._handed:
+                rt._drop(task.message, task.channel, "error")
+            self._finish()
         sub = self._held
         if sub is None:
             sub = rt._ready.get(timeout=self.timeout)
@@ -133,15 +231,22 @@ class Worker:
         origin = sub.mailbox.popleft()
         try:
             message = self.copy_for_subscriber(origin)
-        except Exception:  # a dict subclass whose copy fails: reported, never silent (D2)
+        except BaseException as exc:  # a failing __copy__, even KeyboardInterrupt (D2, V2)
+            if isinstance(exc, rt.platform.thread_exit):
+                raise
             message = origin._bare_copy()
-            self._task = Task(sub, message)
-            logger.exception(
-                "could not copy %r for %r; the delivery is dropped", origin, sub.channel
+            self._task = Task(sub.channel, message, sub)
+            log_safely(
+                logger,
+                ERROR,
+                "could not copy %s for %s; the delivery is dropped",
+                origin,
+                sub.channel,
+                exc_info=exc,
             )
             rt._drop(message, sub.channel, "error")
             raise Empty from None
-        self._task = task = Task(sub, message)
+        self._task = task = Task(sub.channel, message, sub)
         self._checkpoint("handler_start")
         reason = self.drop_reason(task)
         if reason is not None:
@@ -156,8 +261,10 @@ class Worker:
     def drop_reason(self, task: Task) -> str | None:
         """Why *task* must not run now, checked just before its handler (S3, E2, W3), or None."""
         message = task.message
-        if message.droppable and not self.running:
+        if message.droppable and self.runtime._state >= State.CLOSING:
             return "shutdown"
+        if self.runtime._exiting:
+            return "exit"
         if message.expiry is not None and message.expiry <= self.runtime._now():
             return "expired"
         if not task.subscription.active:
@@ -167,25 +274,60 @@ class Worker:
     # the loop ----------------------------------------------------------------------------
     def _loop(self) -> None:
         rt = self.runtime
+        thread_exit = rt.platform.thread_exit
+        run = self.run
         rt._register_worker_thread()
+        token = CURRENT.set(rt)  # bare Channel(...) calls here belong to this runtime (R8)
         try:
             while True:
+                stop = False
                 try:
-                    self.run()
+                    run()
                 except _Stop:
-                    return
+                    stop = True
                 except (Empty, TimeoutError):
                     pass
-                except Exception as error:
-                    self._run_failed(error)
+                except BaseException as exc:  # even SystemExit must not end the thread (R4)
+                    if isinstance(exc, thread_exit):
+                        raise
+                    self._run_failed(exc)
+                    if isinstance(exc, _RoleError):
+                        run = self._role_run()
                 finally:
                     self._finish()
+                if stop:
+                    if self._routed:
+                        self._commit()
+                    return
         finally:
+            CURRENT.reset(token)
             rt._unregister_worker_thread()
 
-    def _run_failed(self, error: Exception) -> None:
-        """``run()`` raised *error*: log it; the thread goes on (spec R4, V2)."""
-        logger.error("%r: run() raised; the thread goes on", self, exc_info=error)
+    def _run_failed(self, exc: BaseException) -> None:
+        """Log what ``run()`` raised and report what it had taken but not delivered (D2)."""
+        rt = self.runtime
+        log_safely(logger, ERROR, "%s: run() raised; the thread goes on", self, exc_info=exc)
+        message = self._message
+        if message is not None:
+            scheduled = {sub for sub, _ in self._deliveries}
+            for sub in message._snapshot.matching(message.topic):
+                if sub not in scheduled:
+                    rt._drop(message._copy_or_bare(), sub.channel, "error")
+        task = self._task
+        if task is not None and not task._handed:
+            rt._drop(task.message, task.channel, "error")
+
+    def _role_run(self) -> Callable[[], None]:
+        """The standard ``run()`` of this worker's role, for a class that mistook its role."""
+        standard = MessageBroker.run if self.queue_name == "messages" else TaskWorker.run
+        log_safely(
+            logger,
+            ERROR,
+            "%s: its run() asks for the other role's items; the thread runs the standard "
+            "run() of its role from now on",
+            self,
+        )
+        return lambda: standard(self)  # type: ignore[arg-type]
 
     def _finish(self) -> None:
         message, self._message = self._message, None
@@ -230,7 +372,7 @@ class MessageBroker(Worker):
         for channel in channels:
             self.schedule_task(channel=channel, message=message)
 
-        logger.debug("%s tasks scheduled for %s", len(channels), message)
+        logger.debug("%s tasks scheduled for %s", len(channels), message)  # Message's repr is safe
 
 
 class TaskWorker(Worker):
@@ -240,13 +382,19 @@ class TaskWorker(Worker):
 
     def run(self) -> None:
         task = self.get_task()
+        task._handed = True
         handler = self.handler_of(task)
         if handler is None:  # unsubscribed after get_task()'s check: a drop, reported (W3, D2)
             self.runtime._drop(task.message, task.channel, "unsubscribed")
             return
         try:
-            handler(task.message)
+            result = handler(task.message)
+            if result is not None and iscoroutine(result):
+                result.close()  # never awaited: say so instead of a lost RuntimeWarning (A2)
+                raise TypeError("the handler returned a coroutine; it must be a plain function")
         except BaseException as exc:  # even SystemExit must not end a worker thread (H1)
+            if isinstance(exc, self.runtime.platform.thread_exit):
+                raise
             self._handler_failed(task, handler, exc)
         finally:
             self._checkpoint("handler_end")
@@ -261,11 +409,13 @@ class TaskWorker(Worker):
         self, task: Task, handler: Callable[[Message], Any], error: BaseException
     ) -> None:
         """A handler raised *error*: log it and report it; the worker goes on (H1)."""
-        logger.error(
-            "exception was raised while running %r of %r on %r",
+        log_safely(
+            logger,
+            ERROR,
+            "exception was raised while running %s of %s on %s",
             handler,
             task.channel,
             task.message,
             exc_info=error,
         )
-        self.runtime._emit("error", task.message, task.channel, repr(error))
+        self.runtime._emit("error", task.message, task.channel, safe_repr(error))

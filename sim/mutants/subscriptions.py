@@ -73,7 +73,7 @@ class InternalNoticesRemovedRuntime(Runtime):
 
 
 class _FragileBroker(MessageBroker):
-    def _run_failed(self, error: Exception) -> None:
+    def _run_failed(self, error: BaseException) -> None:
         raise error  # the bug: an exception in routing ends the broker thread
 
 
