@@ -363,9 +363,7 @@ class _Run:
                     self.busy.discard(role)
                 if self.current.get(role) == sub:
                     self.current[role] = None
-            if not direct:
-                raise
-            return
+            return  # judged by the oracle (A2: raises only when already subscribed)
         self.record("sub_ret", sub=sub)
         with self.env.atomic():
             if direct:
@@ -488,16 +486,18 @@ class _Run:
             with self.env.atomic():
                 self.running += 1
             data["mark"] = sub
-            if spec.sleep:
-                self.env.sleep(spec.sleep)
-            if data.get("hop", 0) == 0:
-                if spec.reply is not None:
-                    self.send(spec.reply, None, spec.reply_droppable, False, hop=1)
-                for op in spec.actions:
-                    self.play(op, hop=1)
-            self.record("end", msg, sub)
-            with self.env.atomic():
-                self.running -= 1
+            try:
+                if spec.sleep:
+                    self.env.sleep(spec.sleep)
+                if data.get("hop", 0) == 0:
+                    if spec.reply is not None:
+                        self.send(spec.reply, None, spec.reply_droppable, False, hop=1)
+                    for op in spec.actions:
+                        self.play(op, hop=1)
+            finally:
+                self.record("end", msg, sub)
+                with self.env.atomic():
+                    self.running -= 1
             if spec.raises:
                 with self.env.atomic():
                     self.raised_on.add(self.env.thread())

@@ -126,10 +126,10 @@ class GenConfig:
     direct_percent: int = 30
     #: an expiry is a datetime (naive, aware UTC, another offset) instead of a timedelta
     datetime_percent: int = 40
-    past_percent: int = 15  #: ... and lies in the past (E1)
+    past_percent: int = 10  #: ... and lies in the past (E1)
     resubscribe_percent: int = 60  #: ... a direct unsubscribe is followed by a re-subscribe
-    bad_percent: int = 4  #: an operation is bad input instead, to be rejected at the call (V1)
-    action_percent: int = 20  #: a role's handler sends, subscribes or unsubscribes
+    bad_percent: int = 2  #: an operation is bad input instead, to be rejected at the call (V1)
+    action_percent: int = 10  #: a role's handler sends, subscribes or unsubscribes
     base_raise_percent: int = 40  #: a raising handler raises a BaseException (H1)
 
 

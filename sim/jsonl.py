@@ -50,6 +50,13 @@ _FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "shutdown_call": (),
     "shutdown_ret": (),
     "advance": (("seconds", "num"),),
+    # scenario format 2 (sim/history.py documents them)
+    "sub_err": (("sub", "id"), ("error", "str")),
+    "fault": (("what", "str"),),
+    "bad_call": (("op", "id"), ("what", "str")),
+    "bad_ret": (("op", "id"), ("what", "str")),
+    "bad_err": (("op", "id"), ("error", "str")),
+    "skip": (("what", "str"),),
 }
 
 
@@ -96,9 +103,21 @@ def _event_fields(event: Event, history: History) -> dict[str, Any]:
     if kind == "send_err":
         return {"msg": msg, "error": str(info)}
     if kind == "sub_call":
-        return {"sub": sub, "topic": history.topics.get(sub, str(info))}
+        fields = {"sub": sub, "topic": history.topics.get(sub, str(info))}
+        if sub in history.objects:
+            fields["object"] = history.objects[sub]
+        return fields
     if kind in ("sub_ret", "unsub_call", "unsub_ret"):
         return {"sub": sub}
+    if kind in ("sub_err", "bad_err"):
+        return {
+            "sub" if kind == "sub_err" else "op": sub if kind == "sub_err" else msg,
+            "error": info,
+        }
+    if kind in ("bad_call", "bad_ret"):
+        return {"op": msg, "what": str(info)}
+    if kind in ("fault", "skip"):
+        return {"what": str(info)}
     if kind == "start":
         text = str(info)
         copy = text.removeprefix("bad:") if text.startswith("bad:") else "ok"
@@ -132,6 +151,8 @@ def dumps(
         header["impl"] = impl
     if not complete:
         header["complete"] = False
+    if history.notices:
+        header["notices"] = True
     lines = [json.dumps(header, sort_keys=True)]
     for event in history.events:
         row: dict[str, Any] = {
@@ -209,6 +230,7 @@ class _Reader:
         if obj.get("clock", "s") != "s":
             raise self.fail(f"header field 'clock' must be \"s\", not {obj.get('clock')!r}")
         rec.impl, rec.tolerance, rec.complete = impl, float(tolerance), complete
+        rec.history.notices = obj.get("notices") is True
 
     def event(self, obj: Any) -> None:
         if not isinstance(obj, dict):
@@ -224,6 +246,11 @@ class _Reader:
             if not ok(obj[name]):
                 raise self.fail(f"{kind} field {name!r} must be {expected}, not {obj[name]!r}")
             values[name] = obj[name]
+        if kind == "sub_call" and "object" in obj:
+            ok, expected = _CHECKS["id"]
+            if not ok(obj["object"]):
+                raise self.fail(f"sub_call field 'object' must be {expected}")
+            values["object"] = obj["object"]
         self.add(kind, values)
 
     def add(self, kind: str, v: dict[str, Any]) -> None:
@@ -232,7 +259,7 @@ class _Reader:
         if thread is None:
             thread = self.thread_ids[v["thread"]] = len(self.thread_ids)
             self.recorded.threads.append(v["thread"])
-        msg = v.get("msg", -1)
+        msg = v.get("msg", v.get("op", -1))
         sub = v.get("sub", -1)
         sub = -1 if sub is None else sub
         if kind == "send_call":
@@ -241,12 +268,14 @@ class _Reader:
             history.messages[msg] = MessageInfo(
                 v["topic"], v["expiry"], v["droppable"], v["local"], thread
             )
-        elif msg >= 0 and msg not in history.messages:
+        elif "msg" in v and msg >= 0 and msg not in history.messages:
             raise self.fail(f"{kind} of message {msg} before its send_call")
         if kind == "sub_call":
             if sub in history.topics:
                 raise self.fail(f"subscription {sub} has a second sub_call")
             history.topics[sub] = v["topic"]
+            if "object" in v:
+                history.objects[sub] = v["object"]
         elif sub >= 0 and sub not in history.topics:
             raise self.fail(f"{kind} of subscription {sub} before its sub_call")
         info: Any = ""
@@ -254,8 +283,10 @@ class _Reader:
             info = v["topic"]
         elif kind == "send_ret":
             info = "" if v["seq"] is None else str(v["seq"])
-        elif kind == "send_err":
+        elif kind in ("send_err", "sub_err", "bad_err"):
             info = v["error"]
+        elif kind in ("fault", "skip", "bad_call", "bad_ret"):
+            info = v["what"]
         elif kind == "start":
             info = "" if v["copy"] == "ok" else f"bad:{v['copy']}"
         elif kind == "drop":

@@ -169,7 +169,7 @@ class Bus:
         self._in_handler.active = True
         try:
             sub.handler(Message(env.topic, copy.copy(env.data), env.seq))
-        except Exception:
+        except BaseException:  # SystemExit too: it must not end the pool's worker (H1)
             log.exception("handler of %r failed", sub.topic)
         finally:
             self._in_handler.active = False

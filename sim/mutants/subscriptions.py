@@ -68,7 +68,7 @@ class InternalNoticesRemovedRuntime(Runtime):
         internal: bool = False,
     ) -> Message:
         if internal:  # the bug: the notice is never sent
-            return Message(topic, {}, None, True, False, -1, self._now)
+            return Message(topic, {})
         return super()._send(topic, message_data, expiry, local, droppable)
 
 

@@ -264,7 +264,9 @@ def test_four_task_workers_reorder_one_subscription() -> None:
         if not in_order(play_sim(scenario, lona(), RandomWalk(seed))[0], 0)
     ]
     assert reordered, "no reordering in 40 seeds"
-    assert reordered[0] <= 5  # seed 1 at the time of writing: starts of msgs 1, 0, 2, 3
+    # seed 20 at the time of writing (seed 1 before the adapter watched the workers' futures,
+    # which adds scheduling points): starts of msgs 1, 0, 2, 3
+    assert reordered[0] <= 25
     for seed in reordered[:5]:  # the same seeds with Lona's safe configuration keep the order
         history, _ = play_sim(scenario, lona(one_worker=True), RandomWalk(seed))
         assert in_order(history, 0) and len(starts(history)) == 4

@@ -21,10 +21,15 @@ def test_the_reference_implementation_conforms_to_every_checked_clause(tmp_path:
     assert report.schedules == 80 and report.real_runs == 3
 
 
+#: mutants whose bug needs a rarer scenario (measured with ``make mutants``: 41-75 seeds)
+RARE = {"expiry_strict_compare": 80, "resubscribe_runs_old_messages": 60, "unordered_commit": 60}
+
+
 @pytest.mark.parametrize("name", list(MUTANTS))
 def test_each_mutant_is_reported_violating_a_clause_it_breaks(name: str, tmp_path: Path) -> None:
     mutant = MUTANTS[name]
-    report = conform(f"mutant:{name}", budget=40, trace_dir=tmp_path, real_runs=0, shrink_seeds=2)
+    budget = RARE.get(name, 40)
+    report = conform(f"mutant:{name}", budget, trace_dir=tmp_path, real_runs=0, shrink_seeds=2)
     assert set(mutant.clauses) & set(report.violated), (mutant.clauses, report.violated)
     for result in report.clauses:
         ce = result.counterexample
