@@ -101,6 +101,7 @@ class RealEnv:
         self._numbers: dict[int, int] = {}
         self._count = itertools.count()
         self.errors: list[BaseException] = []  # what escaped a sender thread
+        self.oversleep = 0.0  # the latest a sleeping thread woke up (real seconds): machine load
 
     def now(self) -> float:
         return (time.monotonic() - self._t0) / self.scale
@@ -127,7 +128,11 @@ class RealEnv:
         handle.join()
 
     def sleep(self, seconds: float) -> None:
+        begin = time.monotonic()
         time.sleep(seconds * self.scale)
+        late = time.monotonic() - begin - seconds * self.scale
+        with self._lock:
+            self.oversleep = max(self.oversleep, late)
 
     def settle(self, session: Session, run: _Run) -> None:
         session.settle()
@@ -345,13 +350,27 @@ def play_sim(
     return run.history, sched
 
 
-def play_real(scenario: Scenario, adapter: Adapter, scale: float = 0.01) -> History:
-    """Play *scenario* on real threads (scenario seconds times *scale* real seconds)."""
+def play_real(
+    scenario: Scenario,
+    adapter: Adapter,
+    scale: float = 0.01,
+    stats: dict[str, Any] | None = None,
+) -> History:
+    """Play *scenario* on real threads (scenario seconds times *scale* real seconds).
+
+    *stats*, if given, gets ``history`` (at once, so that a caller that gives up on a
+    hung run still has what it recorded) and ``oversleep`` (real seconds: the latest a
+    sleeping driver thread woke up, a measure of how loaded the machine was).
+    """
     env = RealEnv(scale)
     run = _Run(scenario, adapter, env)
+    if stats is not None:
+        stats["history"] = run.history
     try:
         run.main()
     finally:
+        if stats is not None:
+            stats["oversleep"] = env.oversleep
         if not run.shut and run.session is not None:
             run.session.shutdown()  # clean up real threads; not part of the history
     if env.errors:
