@@ -99,6 +99,7 @@ class RealEnv:
         self._t0 = time.monotonic()
         self._lock = threading.Lock()
         self._numbers: dict[int, int] = {}
+        self.names: dict[int, str] = {}  #: thread number -> the thread's name
         self._count = itertools.count()
         self.errors: list[BaseException] = []  # what escaped a sender thread
         self.oversleep = 0.0  # the latest a sleeping thread woke up (real seconds): machine load
@@ -111,6 +112,7 @@ class RealEnv:
         number = self._numbers.get(ident)
         if number is None:
             number = self._numbers.setdefault(ident, next(self._count))
+            self.names.setdefault(number, threading.current_thread().name)
         return number
 
     def spawn(self, name: str, fn: Callable[[], None]) -> Any:
@@ -354,15 +356,17 @@ def play_real(
     scenario: Scenario,
     adapter: Adapter,
     scale: float = 0.01,
+    env: RealEnv | None = None,
     stats: dict[str, Any] | None = None,
 ) -> History:
     """Play *scenario* on real threads (scenario seconds times *scale* real seconds).
 
-    *stats*, if given, gets ``history`` (at once, so that a caller that gives up on a
-    hung run still has what it recorded) and ``oversleep`` (real seconds: the latest a
-    sleeping driver thread woke up, a measure of how loaded the machine was).
+    Pass *env* to read its thread ``names`` afterwards. *stats*, if given, gets
+    ``history`` (at once, so that a caller that gives up on a hung run still has what it
+    recorded) and ``oversleep`` (real seconds: the latest a sleeping driver thread woke
+    up, a measure of how loaded the machine was).
     """
-    env = RealEnv(scale)
+    env = RealEnv(scale) if env is None else env
     run = _Run(scenario, adapter, env)
     if stats is not None:
         stats["history"] = run.history
