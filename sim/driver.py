@@ -376,6 +376,8 @@ def play_real(
         if stats is not None:
             stats["oversleep"] = env.oversleep
         if not run.shut and run.session is not None:
+            if stats is not None:
+                stats["cleanup"] = "shutdown()"  # a hang from here on is in this call
             run.session.shutdown()  # clean up real threads; not part of the history
     if env.errors:
         error = RealRunError(

@@ -25,12 +25,14 @@ otherwise it is "not exercised" or "not observable" (``sim.conform.observability
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sim.adapters import load_adapter
 from sim.conform.coverage import exercise
 from sim.conform.matching import classify, disagreement, matching_text, probe_matching
 from sim.conform.observability import ALL_CLAUSES, TABLE
@@ -40,12 +42,14 @@ from sim.conform.probes import (
     probe_droppable,
     probe_expiry,
     probe_handler_errors,
+    probe_registry,
     probe_snapshot,
 )
 from sim.conform.report import ClauseResult, ConformanceReport, Counterexample, Explored
 from sim.conform.runner import Run, declines_simulation, real, simulate
 from sim.conform.shrink import fewest, readable, shrink
 from sim.generate import GenConfig, scenario_from_seed
+from sim.history import History
 from sim.oracle import CLAUSES, check
 from sim.scenario import Advance, Scenario, Send, Shutdown, Subscribe, Unsubscribe
 from sim.strategies import STRATEGIES
@@ -156,8 +160,11 @@ def first_difference(candidate: Trace, reference: Trace) -> str:
 class _Conformance:
     """One conformance check in progress: the findings so far and what was explored."""
 
-    def __init__(self, impl: str, trace_dir: Path, simulated: bool) -> None:
+    def __init__(self, impl: str, trace_dir: Path, simulated: bool, wall: float = 20.0) -> None:
         self.impl = impl
+        self.wall = wall  #: seconds any one play may take before it counts as hung
+        self.stuck = ""  #: the liveness finding that stopped further plays
+        self.shrink_limit = 120  #: candidate scenarios tried per counterexample
         self.trace_dir = trace_dir
         self.simulated = simulated
         self.found: dict[str, tuple[str, Run]] = {}
@@ -167,14 +174,40 @@ class _Conformance:
         self.pinned: set[str] = set()  #: clauses whose counterexample a probe made minimal
         self.explained: dict[str, str] = {}  #: symptom clause -> the cause it was reported as
 
+    def _bounded(
+        self, scenario: Scenario, strategy: str, seed: int, play: Callable[[], Run]
+    ) -> Run:
+        """After one call hung, every later play is skipped: each would hang as well."""
+        if self.stuck:
+            return Run(scenario, History(), {}, "skipped", strategy, seed)
+        run = play()
+        if run.hung:
+            self.stuck = next(iter(run.found.values()), "a call did not return")
+        return run
+
     def play_sim(self, scenario: Scenario, strategy: str, seed: int) -> Run:
-        return simulate(self.impl, scenario, strategy, seed)
+        return self._bounded(
+            scenario,
+            strategy,
+            seed,
+            lambda: simulate(self.impl, scenario, strategy, seed, wall=self.wall),
+        )
 
     def play_real(self, scenario: Scenario, strategy: str, seed: int) -> Run:
-        return real(self.impl, scenario, seed, scale=REAL_SCALE)
+        return self._bounded(
+            scenario,
+            strategy,
+            seed,
+            lambda: real(self.impl, scenario, seed, scale=REAL_SCALE, wall=self.wall),
+        )
 
     def play_slow(self, scenario: Scenario, strategy: str, seed: int) -> Run:
-        return real(self.impl, scenario, seed, scale=SLOW_SCALE)
+        return self._bounded(
+            scenario,
+            strategy,
+            seed,
+            lambda: real(self.impl, scenario, seed, scale=SLOW_SCALE, wall=self.wall),
+        )
 
     @property
     def play(self) -> Play:
@@ -182,6 +215,8 @@ class _Conformance:
 
     def note(self, run: Run, count: bool = True) -> None:
         """Account for one run: coverage, exploration, and its findings."""
+        if run.mode == "skipped":
+            return
         complete = not any(t.startswith("liveness") for t in run.found.values())
         self.exercised.update(exercise(run.history, check(run.history, complete=complete)))
         if run.mode == "real":
@@ -236,6 +271,8 @@ class _Conformance:
     def campaign(self, budget: int, offset: int) -> None:
         for strategy in strategy_mix():
             for seed in range(offset, offset + budget):
+                if self.stuck:
+                    return
                 scenario = scenario_from_seed(seed, GenConfig())
                 run = self.play_sim(scenario, strategy, seed)
                 self.explored.schedules[strategy] += 1
@@ -246,6 +283,8 @@ class _Conformance:
 
     def real_campaign(self, runs: int, offset: int) -> None:
         for seed in range(offset, offset + runs):
+            if self.stuck:
+                return
             scenario = scenario_from_seed(seed, REAL_CONFIG)
             run = self.play_real(scenario, "real", seed)
             self.explored.configs[f"{scenario.brokers}x{scenario.workers}"] += 1
@@ -255,14 +294,10 @@ class _Conformance:
 
     # counterexamples ---------------------------------------------------------------------
     def counterexample(self, clause: str, text: str, run: Run, shrink_seeds: int) -> Counterexample:
-        if (
-            run.trace is not None
-            and clause in CLAUSES
-            and clause in run.found
-            and clause not in self.pinned
-        ):
-            run = shrink(self.play_sim, run, clause, shrink_seeds, limit=120)
-            run = fewest(self.play_sim, run, clause, seeds=20)
+        if run.trace is not None and clause in CLAUSES and clause in run.found:
+            if clause not in self.pinned:  # a probe's scenario is already small
+                run = shrink(self.play_sim, run, clause, shrink_seeds, limit=self.shrink_limit)
+            run = fewest(self.play_sim, run, clause, seeds=max(1, self.shrink_limit // 6))
             text = run.found.get(clause, text)
         self.trace_dir.mkdir(parents=True, exist_ok=True)
         stem = f"conform-{self.impl.replace(':', '-').replace('/', '-')}-{clause}"
@@ -345,11 +380,14 @@ def conform(
     real_only: bool = False,
     seed_offset: int = 0,
     probe_seeds: int = 6,
+    wall: float = 20.0,
+    shrink_limit: int = 120,
 ) -> ConformanceReport:
     """Check *impl* clause by clause; see the module docstring."""
     started = time.perf_counter()
     simulated = not real_only and not declines_simulation(impl)
-    c = _Conformance(impl, trace_dir, simulated)
+    c = _Conformance(impl, trace_dir, simulated, wall)
+    c.shrink_limit = shrink_limit
     play = c.play
     seeds = probe_seeds if simulated else max(1, probe_seeds // 3)
     findings, counted, runs = probe_matching(play)
@@ -357,12 +395,14 @@ def conform(
     for probe in (
         probe_handler_errors,
         probe_snapshot,
+        probe_registry,
         probe_droppable,
         probe_draining_sends,
         probe_expiry,
     ):
         c.probe(probe(play, seeds))
-    c.probe(probe_expiry(c.play_slow, 2))  # timing on real threads, well outside the tolerance
+    if real_runs > 0:  # timing on real threads, expiries well outside the run's tolerance
+        c.probe(probe_expiry(c.play_slow, 2))
     if simulated:
         c.campaign(budget, seed_offset)
         c.real_campaign(real_runs, seed_offset)
@@ -376,6 +416,8 @@ def conform(
         if simulated
         else f"{seed_offset}.. (real threads)"
     )
+    if c.stuck:
+        mode += f"; stopped early: {c.stuck}"
     report = ConformanceReport(impl, budget, mode)
     report.clauses = c.verdicts(shrink_seeds)
     report.real_findings = c.real_findings
@@ -393,6 +435,11 @@ def main(
     real_only: bool = False,
     fresh: bool = False,
 ) -> int:
+    try:
+        load_adapter(impl)
+    except Exception as exc:  # a bad name or a broken factory: one line, exit 2
+        print(f"error: cannot load implementation {impl!r}: {exc}", file=sys.stderr)
+        return 2
     offset = 0
     if fresh:
         import secrets

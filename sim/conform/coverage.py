@@ -26,6 +26,7 @@ def exercise(history: History, verdict: Verdict) -> Counter[str]:
     ob = verdict.obligations
     n["W1"] += ob.must - ob.unchecked
     n["D2"] += ob.must - ob.unchecked
+    n["V2"] += ob.must - ob.unchecked  # a worker killed by accepted input shows as a loss here
     n["W2"] += ob.must_not
     n["T4"] += ob.must + ob.may + ob.must_not
     n["W3"] += ob.may

@@ -9,6 +9,9 @@ could have another cause:
   D1, W1/D2), at that subscriber and the others. The same scenario with a handler that
   does not raise is the control: a violation both show is not H1's.
 * ``probe_snapshot`` (W4): subscribe right after sends to a busy runtime.
+* ``probe_registry`` (W1, W2): several threads subscribe and unsubscribe different
+  channels at once, then messages are sent: a registry change lost to a race shows as a
+  subscription that receives nothing (W1) or an unsubscribed one that still receives (W2).
 * ``probe_droppable`` (S3): droppable and non-droppable messages, no shutdown; a
   droppable one lost or dropped while its non-droppable neighbours arrive is S3.
 * ``probe_draining_sends`` (S4): another thread sends while a shutdown drains a slow
@@ -26,7 +29,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sim.conform.runner import Run
-from sim.scenario import Advance, ChannelSpec, Op, Scenario, Send, Settle, Shutdown, Subscribe
+from sim.scenario import (
+    Advance,
+    ChannelSpec,
+    Op,
+    Scenario,
+    Send,
+    Settle,
+    Shutdown,
+    Subscribe,
+    Unsubscribe,
+)
 
 __all__ = [
     "Finding",
@@ -35,6 +48,7 @@ __all__ = [
     "probe_droppable",
     "probe_expiry",
     "probe_handler_errors",
+    "probe_registry",
     "probe_snapshot",
 ]
 
@@ -134,6 +148,45 @@ def probe_snapshot(play: Play, seeds: int) -> ProbeResult:
         if text is not None:
             out.add("W4", f"the receivers were not fixed at send: {text}", run)
             out.add("W2", text, run)
+            return out
+    return out
+
+
+# registry races ----------------------------------------------------------------------------------
+def registry_scenario() -> Scenario:
+    """Concurrent subscribes and unsubscribes of different channels; sends once they are done."""
+    channels = (
+        *(ChannelSpec("r.x", subscribed=False) for _ in range(4)),
+        ChannelSpec("r.x"),
+        ChannelSpec("r.*"),
+        ChannelSpec("r.x", subscribed=False),
+    )
+    return Scenario(
+        channels,
+        (
+            (Subscribe(0), Subscribe(1)),
+            (Subscribe(2), Unsubscribe(4)),
+            (Unsubscribe(5), Subscribe(3)),
+            (Advance(1.0), Send(6), Send(6), Settle()),
+        ),
+        brokers=1,
+        workers=2,
+        shutdown=False,
+    )
+
+
+def probe_registry(play: Play, seeds: int) -> ProbeResult:
+    """W1/W2: no registry change is lost when threads subscribe and unsubscribe at once."""
+    out = ProbeResult()
+    scenario = registry_scenario()
+    for strategy, seed in _schedules(3 * seeds):
+        run = play(scenario, strategy, seed)
+        out.runs.append(run)
+        for clause in ("W1", "W2", "D2"):
+            text = run.found.get(clause)
+            if text is not None:
+                out.add(clause, f"registry changes made at once: {text}", run)
+        if out.findings:
             return out
     return out
 

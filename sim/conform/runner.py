@@ -97,10 +97,13 @@ def open_calls(history: History) -> list[str]:
     return [name for _, name in sorted(pending.values())]
 
 
-def liveness(history: History, seconds: float, where: str) -> tuple[str, str]:
-    """(clause, text) of a run that did not finish: the first call that never returned."""
+def liveness(history: History, seconds: float, where: str, after: str = "") -> tuple[str, str]:
+    """(clause, text) of a run that did not finish: the first call that never returned.
+
+    *after*: the call the driver made after the history ended (its clean-up shutdown).
+    """
     stuck = open_calls(history)
-    what = stuck[0] if stuck else "the run"
+    what = stuck[0] if stuck else after or "the run"
     clause = LIVENESS_CLAUSE.get(what, "S1")
     return clause, f"liveness: {what} did not return ({where}, bound {seconds:g} s)"
 
@@ -116,6 +119,7 @@ class Run:
     trace: Trace | None = None  #: simulated runs: replayable
     tolerance: float = 0.0  #: real runs: the clock tolerance the oracle used (scenario seconds)
     pairs: dict[str, tuple[int, int]] | None = None  #: clause -> (msg, sub) of its first violation
+    hung: bool = False  #: a call never returned: its thread is abandoned, stuck for good
 
     @property
     def size(self) -> int:
@@ -187,7 +191,8 @@ def simulate(
         trace = bounded(play, wall, "a simulated run")
     except Hung as exc:
         history = History()
-        return Run(scenario, history, {"S1": f"liveness: {exc}"}, "sim", strategy, seed)
+        found = {"S1": f"liveness: {exc}"}
+        return Run(scenario, history, found, "sim", strategy, seed, hung=True)
     history = trace.load_history()
     return Run(
         scenario,
@@ -245,8 +250,8 @@ def real(
         history = bounded(play, wall, "a real-thread run")
     except Hung:
         history = stats.get("history") or History()
-        clause, text = liveness(history, wall, "on real threads")
-        return Run(scenario, history, {clause: text}, "real", "real", seed)
+        clause, text = liveness(history, wall, "on real threads", str(stats.get("cleanup", "")))
+        return Run(scenario, history, {clause: text}, "real", "real", seed, hung=True)
     except RealRunError as exc:
         history = exc.history or History()
         clause, text = liveness(history, wall, "on real threads")
