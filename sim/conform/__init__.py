@@ -233,7 +233,8 @@ class _Conformance:
         old = self.found.get(clause)
         if clause in self.pinned:
             return
-        if old is None or pinned or run.size < old[1].size:
+        replayable = (run.trace is not None, -run.size)  # replayable first, then smaller
+        if old is None or pinned or replayable > (old[1].trace is not None, -old[1].size):
             self.found[clause] = (text, run)
         if pinned:
             self.pinned.add(clause)
