@@ -207,6 +207,12 @@ _ROWS = (
         "`join()` is what the adapter's `settle()` may use; its contract is not judged separately",
     ),
     Row("R6", "none", "life cycle (`start()` twice, restart) is not in the adapter protocol"),
+    Row(
+        "R7",
+        "none",
+        "interpreter exit concerns the default runtime; sessions of the adapter protocol are "
+        "explicit runtimes, shut down by the driver",
+    ),
 )
 
 TABLE: dict[str, Row] = {r.clause: r for r in _ROWS}
