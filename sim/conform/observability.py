@@ -213,6 +213,11 @@ _ROWS = (
         "interpreter exit concerns the default runtime; sessions of the adapter protocol are "
         "explicit runtimes, shut down by the driver",
     ),
+    Row(
+        "R8",
+        "none",
+        "a session is one runtime; the adapter protocol has no second runtime to cross into",
+    ),
 )
 
 TABLE: dict[str, Row] = {r.clause: r for r in _ROWS}
