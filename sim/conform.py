@@ -31,9 +31,9 @@ from refimpl.topics import match
 from sim.explore import judge
 from sim.generate import GenConfig, scenario_from_seed
 from sim.history import History
+from sim.lines.plan import modules_for, plan_run
 from sim.oracle import CLAUSES, check
 from sim.scenario import ChannelSpec, Scenario, Send, Settle, Subscribe
-from sim.strategies import make_strategy
 from sim.trace import Trace, record
 
 __all__ = ["ClauseResult", "ConformanceReport", "conform", "main"]
@@ -161,8 +161,15 @@ class ConformanceReport:
 
 
 # running and judging one schedule -----------------------------------------------------------
-def _run(impl: str, scenario: Scenario, strategy: str, seed: int) -> Trace:
-    return record(scenario, impl, make_strategy(strategy, seed), seed, 100_000, judge)
+def _run(impl: str, scenario: Scenario, strategy: str, seed: int, lines: str = "none") -> Trace:
+    """One schedule; *lines* is ``--preempt-lines`` (probes and the reference run use none)."""
+    chosen, points = plan_run(impl, strategy, seed, scenario, lines, 100_000)
+    return record(scenario, impl, chosen, seed, 100_000, judge, lines=points)
+
+
+def strategies_for(impl: str, lines: str) -> tuple[str, ...]:
+    """The campaign's strategies: random and PCT, and race-directed where lines are points."""
+    return ("random", "pct", "race") if modules_for(impl, lines) else ("random", "pct")
 
 
 def _clauses_of(trace: Trace) -> dict[str, str]:
@@ -186,12 +193,14 @@ def _without_op(scenario: Scenario, thread: int, index: int) -> Scenario:
     return replace(scenario, threads=tuple(t for t in threads if t) or ((),))
 
 
-def _fails(impl: str, scenario: Scenario, clause: str, seeds: int) -> Trace | None:
-    """The failing trace with the fewest preemptions among a few seeds of both strategies."""
+def _fails(
+    impl: str, scenario: Scenario, clause: str, seeds: int, lines: str = "none"
+) -> Trace | None:
+    """The failing trace with the fewest preemptions among a few seeds of every strategy."""
     best: Trace | None = None
-    for strategy in ("random", "pct"):
+    for strategy in strategies_for(impl, lines):
         for seed in range(seeds):
-            trace = _run(impl, scenario, strategy, seed)
+            trace = _run(impl, scenario, strategy, seed, lines)
             if clause in _clauses_of(trace) and (
                 best is None or trace.preemptions < best.preemptions
             ):
@@ -224,14 +233,14 @@ def _simpler(scenario: Scenario) -> list[Scenario]:
 
 
 def shrink(
-    impl: str, scenario: Scenario, clause: str, trace: Trace, seeds: int = 8
+    impl: str, scenario: Scenario, clause: str, trace: Trace, seeds: int = 8, lines: str = "none"
 ) -> tuple[Scenario, Trace]:
     """Greedily simplify the scenario while *clause* still breaks on some schedule."""
     improved = True
     while improved:
         improved = False
         for candidate in _simpler(scenario):
-            found = _fails(impl, candidate, clause, seeds)
+            found = _fails(impl, candidate, clause, seeds, lines)
             if found is not None:
                 scenario, trace, improved = candidate, found, True
                 break
@@ -379,20 +388,22 @@ def conform(
     trace_dir: Path = Path("traces"),
     real_runs: int = 10,
     shrink_seeds: int = 6,
+    lines: str = "",
 ) -> ConformanceReport:
+    """*lines*: ``--preempt-lines`` for the campaign (default: the adapter's own)."""
     report = ConformanceReport(impl, budget)
     found: dict[str, tuple[str, Scenario, Trace]] = {}
     for probe in PROBES:
         for clause, item in probe(impl, 10).items():
             found.setdefault(clause, item)
-    for strategy in ("random", "pct"):
+    for strategy in strategies_for(impl, lines):
         for seed in range(budget):
             scenario = scenario_from_seed(seed, GenConfig())
-            trace = _run(impl, scenario, strategy, seed)
+            trace = _run(impl, scenario, strategy, seed, lines)
             report.schedules += 1
             for clause, text in _clauses_of(trace).items():
                 if clause not in found:
-                    small, trace_small = shrink(impl, scenario, clause, trace, shrink_seeds)
+                    small, trace_small = shrink(impl, scenario, clause, trace, shrink_seeds, lines)
                     text_small = _clauses_of(trace_small).get(clause, text)
                     found[clause] = (text_small, small, trace_small)
     from sim.adapters import load_adapter
@@ -436,8 +447,8 @@ def conform(
     return report
 
 
-def main(impl: str, report_path: str | None, budget: int, trace_dir: Path) -> int:
-    report = conform(impl, budget, trace_dir)
+def main(impl: str, report_path: str | None, budget: int, trace_dir: Path, lines: str = "") -> int:
+    report = conform(impl, budget, trace_dir, lines=lines)
     print(report.table())
     for c in report.clauses:
         if c.counterexample is not None:

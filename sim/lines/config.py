@@ -44,9 +44,13 @@ def module_file(name: str) -> str:
     """The source file of module *name* (its package is imported, the module is not run)."""
     try:
         spec = importlib.util.find_spec(name)
+    except ModuleNotFoundError:
+        spec = None
     except (ImportError, ValueError) as exc:
         raise ValueError(f"--preempt-lines: cannot find module {name!r}: {exc}") from exc
-    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+    if spec is None:
+        raise ValueError(f"--preempt-lines: no module named {name!r}")
+    if not spec.origin or not spec.origin.endswith(".py"):
         raise ValueError(f"--preempt-lines: module {name!r} has no Python source file")
     return spec.origin
 

@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 from sim.lines.config import LinePoints, check_available
 from sim.lines.guard import TracingGuard
-from sim.scheduler import Scheduler, VThread
+from sim.scheduler import Scheduler, SwitchGuard, VThread
 
 __all__ = ["LineTracer", "Recorder"]
 
@@ -48,7 +48,8 @@ class LineTracer:
     """Line points (and optionally a recorder) for one execution; see the module docstring.
 
     *preempt* False: no points, the recorder alone listens. *on_point* is called right
-    before each line point (race-directed PCT counts them).
+    before each line point (race-directed PCT counts them). *guard* replaces the
+    ``TracingGuard`` (tests show what happens without one).
     """
 
     def __init__(
@@ -58,11 +59,13 @@ class LineTracer:
         preempt: bool = True,
         recorder: Recorder | None = None,
         on_point: Callable[[], None] | None = None,
+        guard: SwitchGuard | None = None,
     ) -> None:
         self.points = points
         self.preempt = preempt
         self.recorder = recorder
         self.on_point = on_point
+        self._guard = guard
         self.line_points = 0  #: line points passed (or that would have been, without preempt)
         self._files = points.files()
         self._sched: Scheduler | None = None
@@ -73,7 +76,7 @@ class LineTracer:
     def start(self, sched: Scheduler) -> None:
         check_available()
         self._sched = sched
-        guard = TracingGuard()
+        guard = self._guard if self._guard is not None else TracingGuard()
         tracers = {
             file: self._for_file(module, self.points.wanted(module), sched, guard)
             for file, module in self._files.items()
@@ -105,7 +108,7 @@ class LineTracer:
 
     # the trace functions --------------------------------------------------------------------
     def _for_file(
-        self, module: str, wanted: frozenset[int] | None, sched: Scheduler, guard: TracingGuard
+        self, module: str, wanted: frozenset[int] | None, sched: Scheduler, guard: SwitchGuard
     ) -> Callable[[CodeType], TraceFunction | None]:
         """code object -> its local trace function, or None when none of its lines matter."""
         kinds: dict[int, str] = {}
