@@ -166,12 +166,14 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("file")
     rep.add_argument("--steps", action="store_true", help="one row per scheduling step")
     rep.add_argument("--width", type=int, default=18)
+    rep.add_argument("--html", metavar="OUT.html", help="also write the run as an HTML page")
 
     chk = sub.add_parser(
         "check",
         help="judge a recorded history (chanspec-history/1 JSON Lines) of any implementation",
     )
     chk.add_argument("file")
+    chk.add_argument("--html", metavar="OUT.html", help="also write the history as an HTML page")
     chk.add_argument(
         "--tolerance",
         type=float,
@@ -437,6 +439,17 @@ def _cmd_merge(args: argparse.Namespace) -> int:
     return 1 if summary.failures else 0
 
 
+def _write(path: str, text: str) -> bool:
+    """Write an output file; False (after a one-line error) if it cannot be written."""
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        print(f"error: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
+        return False
+    print(f"page: {path}")
+    return True
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     """Judge a history file recorded by any implementation (specs/history-format.md)."""
     from sim import jsonl
@@ -456,6 +469,19 @@ def _cmd_check(args: argparse.Namespace) -> int:
     )
     verdict = check(history, tolerance=tolerance, complete=recorded.complete)
     print(verdict.summary())
+    if args.html:
+        from sim.htmlview import render
+
+        page = render(
+            history,
+            recorded.threads,
+            [v.to_json() for v in verdict.violations],
+            title=f"{recorded.impl or 'history'}: {args.file}",
+            status="ok" if verdict.ok else "violation",
+            command=f"python -m sim check {args.file}",
+        )
+        if not _write(args.html, page):
+            return 2
     return 0 if verdict.ok else 1
 
 
@@ -476,6 +502,19 @@ def _cmd_replay(args: argparse.Namespace) -> int:
             print(f"  {line}")
         return 1
     outcome = result.replayed.outcome
+    if args.html:
+        from sim.htmlview import render
+
+        page = render(
+            result.replayed.load_history(),
+            result.replayed.threads,
+            outcome.get("violations", []),
+            title=f"{trace.impl}: {args.file}",
+            status=outcome["status"],
+            command=f"python -m sim replay {args.file}",
+        )
+        if not _write(args.html, page):
+            return 2
     print(f"replayed exactly ({result.replayed.steps} steps); outcome: {outcome['status']}")
     for v in outcome.get("violations", []):
         print(f"  [{v['clause']}] {v['text']} (events {', '.join(map(str, v['witness']))})")
