@@ -9,8 +9,10 @@ of a chosen line calls ``Scheduler.point("line MODULE:N", guard)``; the guard
 without which the next greenlet would run untraced. It is stopped before the teardown,
 so threads unwinding at the end of an execution reach no more line points.
 
-The garbage collector is off while the tracer runs: a finalizer or weakref callback
-running implementation code would add line points at allocation-dependent moments.
+The garbage collector is off while the tracer runs, and stays off through the teardown
+(it is restored by a scheduler finalizer, after those of the interposed world): a
+finalizer or weakref callback running implementation code would add line points, or
+virtual operations, at allocation-dependent moments.
 
 A ``Recorder`` (``sim.lines.recorder``) may ride along: it sees every line event of the
 chosen files, points or not, together with the spawn and wake edges the scheduler
@@ -95,8 +97,8 @@ class LineTracer:
         if self._installed:
             sys.settrace(None)
             self._installed = False
-            if self._gc_was_enabled:
-                gc.enable()
+            if self._gc_was_enabled and self._sched is not None:
+                self._sched.finalizers.append(gc.enable)
 
     def spawned(self, parent: VThread | None, child: VThread) -> None:
         if self.recorder is not None:
