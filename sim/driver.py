@@ -27,7 +27,7 @@ from sim.adapters.base import Adapter, Session
 from sim.history import History, MessageInfo
 from sim.primitives import SimPlatform
 from sim.scenario import Advance, Scenario, Send, Settle, Shutdown, Subscribe, Unsubscribe
-from sim.scheduler import Scheduler, SchedulingStrategy
+from sim.scheduler import MAX_STEPS, Scheduler, SchedulingStrategy
 
 __all__ = ["Env", "RealEnv", "RealRunError", "SimEnv", "play_real", "play_sim"]
 
@@ -335,7 +335,7 @@ class _Run:
 
 
 def play_sim(
-    scenario: Scenario, adapter: Adapter, strategy: SchedulingStrategy, max_steps: int = 200_000
+    scenario: Scenario, adapter: Adapter, strategy: SchedulingStrategy, max_steps: int = MAX_STEPS
 ) -> tuple[History, Scheduler]:
     """Play *scenario* under the deterministic scheduler.
 

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 import greenlet
 
 __all__ = [
+    "MAX_STEPS",
     "Deadlock",
     "ExecutionAborted",
     "Livelock",
@@ -87,10 +88,14 @@ class _Teardown(greenlet.GreenletExit):  # type: ignore[misc]
     """Thrown into threads left blocked when the execution ends."""
 
 
+#: Scheduling steps an execution may take before it is a livelock (``sim.runs`` exports it).
+MAX_STEPS = 200_000
+
+
 class Scheduler:
     """Runs one execution. Create a new scheduler for each execution."""
 
-    def __init__(self, strategy: SchedulingStrategy, max_steps: int = 200_000) -> None:
+    def __init__(self, strategy: SchedulingStrategy, max_steps: int = MAX_STEPS) -> None:
         self.strategy = strategy
         self.max_steps = max_steps
         self.threads: list[VThread] = []

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sim.adapters import load_adapter
-from sim.explore import judge
 from sim.history import History
 from sim.oracle import check
+from sim.runs import judge
 from sim.scenario import Scenario
 from sim.strategies import make_strategy
 from sim.trace import Trace, record
