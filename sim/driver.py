@@ -27,7 +27,11 @@ from sim.adapters.base import Adapter, Session
 from sim.history import History, MessageInfo
 from sim.primitives import SimPlatform
 from sim.scenario import Advance, Scenario, Send, Settle, Shutdown, Subscribe, Unsubscribe
+<<<<<<< HEAD
 from sim.scheduler import MAX_STEPS, Scheduler, SchedulingStrategy
+=======
+from sim.scheduler import Instrument, Scheduler, SchedulingStrategy
+>>>>>>> main
 
 __all__ = ["Env", "RealEnv", "RealRunError", "SimEnv", "play_real", "play_sim"]
 
@@ -335,13 +339,21 @@ class _Run:
 
 
 def play_sim(
+<<<<<<< HEAD
     scenario: Scenario, adapter: Adapter, strategy: SchedulingStrategy, max_steps: int = MAX_STEPS
+=======
+    scenario: Scenario,
+    adapter: Adapter,
+    strategy: SchedulingStrategy,
+    max_steps: int = 200_000,
+    instrument: Instrument | None = None,
+>>>>>>> main
 ) -> tuple[History, Scheduler]:
-    """Play *scenario* under the deterministic scheduler.
+    """Play *scenario* under the deterministic scheduler (*instrument*: e.g. line points).
 
     Raises ExecutionAborted on deadlock or livelock, with ``.history`` and ``.scheduler``.
     """
-    sched = Scheduler(strategy, max_steps)
+    sched = Scheduler(strategy, max_steps, instrument)
     run = _Run(scenario, adapter, SimEnv(sched))
     try:
         sched.run(run.main)
