@@ -27,11 +27,7 @@ from sim.adapters.base import Adapter, Session
 from sim.history import History, MessageInfo
 from sim.primitives import SimPlatform
 from sim.scenario import Advance, Scenario, Send, Settle, Shutdown, Subscribe, Unsubscribe
-<<<<<<< HEAD
-from sim.scheduler import MAX_STEPS, Scheduler, SchedulingStrategy
-=======
-from sim.scheduler import Instrument, Scheduler, SchedulingStrategy
->>>>>>> main
+from sim.scheduler import MAX_STEPS, Instrument, Scheduler, SchedulingStrategy
 
 __all__ = ["Env", "RealEnv", "RealRunError", "SimEnv", "play_real", "play_sim"]
 
@@ -339,15 +335,11 @@ class _Run:
 
 
 def play_sim(
-<<<<<<< HEAD
-    scenario: Scenario, adapter: Adapter, strategy: SchedulingStrategy, max_steps: int = MAX_STEPS
-=======
     scenario: Scenario,
     adapter: Adapter,
     strategy: SchedulingStrategy,
-    max_steps: int = 200_000,
+    max_steps: int = MAX_STEPS,
     instrument: Instrument | None = None,
->>>>>>> main
 ) -> tuple[History, Scheduler]:
     """Play *scenario* under the deterministic scheduler (*instrument*: e.g. line points).
 

@@ -23,19 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from sim.generate import GenConfig, scenario_from_seed
-<<<<<<< HEAD
+from sim.lines.config import LinePoints
+from sim.lines.plan import modules_for, plan_run
 from sim.oracle import CLAUSES
 from sim.runs import MAX_STEPS, judge
 from sim.scenario import Scenario
-from sim.strategies import make_strategy
-=======
-from sim.history import History
-from sim.lines.config import LinePoints
-from sim.lines.plan import modules_for, plan_run
-from sim.oracle import CLAUSES, check
-from sim.scenario import Scenario
-from sim.scheduler import Scheduler, SchedulingStrategy
->>>>>>> main
+from sim.scheduler import SchedulingStrategy
 from sim.strategies.exhaustive import Exhaustive
 from sim.trace import Trace, record
 
@@ -315,12 +308,8 @@ def campaign_specs(
     sizes: Sequence[str] = ("s", "l"),
     brokers: int | None = None,
     workers: int | None = None,
-<<<<<<< HEAD
     max_steps: int = MAX_STEPS,
-=======
-    max_steps: int = 200_000,
     preempt_lines: str = "",
->>>>>>> main
 ) -> list[RunSpec]:
     """The runs of a campaign, in its fixed order: strategies and sizes alternate by seed."""
     return [

@@ -123,16 +123,12 @@ MAX_STEPS = 200_000
 class Scheduler:
     """Runs one execution. Create a new scheduler for each execution."""
 
-<<<<<<< HEAD
-    def __init__(self, strategy: SchedulingStrategy, max_steps: int = MAX_STEPS) -> None:
-=======
     def __init__(
         self,
         strategy: SchedulingStrategy,
-        max_steps: int = 200_000,
+        max_steps: int = MAX_STEPS,
         instrument: Instrument | None = None,
     ) -> None:
->>>>>>> main
         self.strategy = strategy
         self.instrument = instrument
         self.max_steps = max_steps
