@@ -68,7 +68,7 @@ __all__ = [
 
 #: simulated schedules per strategy of the mix, at the default budget (see README: chosen
 #: with ``python -m bench --only conform``-style measurements on the mutants)
-DEFAULT_BUDGET = 1500
+DEFAULT_BUDGET = 2000
 DEFAULT_REAL_RUNS = 24
 #: clauses the probes judge, beyond the oracle's
 PROBED = frozenset({"T2", "T3", "T4", "T5", "H1", "W4", "S3", "S4", "E2", "E3"})
