@@ -66,8 +66,11 @@ __all__ = [
     "strategy_mix",
 ]
 
-#: simulated schedules per strategy of the mix, at the default budget (see README: chosen
-#: with ``python -m bench --only conform``-style measurements on the mutants)
+#: simulated schedules per strategy of the mix. Chosen from ``python -m sim mutants
+#: --budget 3000`` (schedules each strategy needs to catch each mutant in generated
+#: scenarios): the rarest, ``registry_race``, needs 371 random-walk schedules and PCT never
+#: finds it; 2000 per strategy leaves a factor of five, and the whole check stays well
+#: under two minutes on 2 cores (README, "Conformance").
 DEFAULT_BUDGET = 2000
 DEFAULT_REAL_RUNS = 24
 #: clauses the probes judge, beyond the oracle's
