@@ -17,6 +17,7 @@ from dataclasses import replace
 from sim.conform.runner import Run
 from sim.scenario import (
     Advance,
+    Bad,
     ChannelSpec,
     Op,
     Scenario,
@@ -36,6 +37,7 @@ STRATEGIES = ("random", "pct")
 def _roles_used(scenario: Scenario) -> set[int]:
     used = {op.channel for ops in scenario.threads for op in ops if hasattr(op, "channel")}
     used |= {c.reply for c in scenario.channels if c.reply is not None}
+    used |= {a.channel for c in scenario.channels for a in c.actions}  # handler actions
     return used
 
 
@@ -54,7 +56,11 @@ def _without_role(scenario: Scenario, role: int) -> Scenario:
         return r - 1 if r > role else r
 
     channels = tuple(
-        replace(c, reply=None if c.reply is None else renumber(c.reply))
+        replace(
+            c,
+            reply=None if c.reply is None else renumber(c.reply),
+            actions=tuple(_renumbered(a, renumber) for a in c.actions),  # type: ignore[misc]
+        )
         for i, c in enumerate(scenario.channels)
         if i != role
     )
@@ -157,17 +163,21 @@ def _op(op: Op, scenario: Scenario) -> str:
 
     if isinstance(op, Send):
         extra = []
-        if op.expiry is not None:
-            extra.append(f"expiry {op.expiry:g} s")
+        e = op.expiry_spec()
+        if e is not None:
+            kind = "" if e.kind == "timedelta" else f" as a {e.kind} datetime"
+            extra.append(f"expiry {e.seconds:g} s{kind}")
         if op.droppable:
             extra.append("droppable")
         if op.local:
             extra.append("local")
         return f"send on {name(op.channel)}" + (f" [{', '.join(extra)}]" if extra else "")
     if isinstance(op, Subscribe):
-        return f"subscribe {name(op.channel)}"
+        return f"subscribe {name(op.channel)}" + (" (its current object)" if op.direct else "")
     if isinstance(op, Unsubscribe):
-        return f"unsubscribe {name(op.channel)}"
+        return f"unsubscribe {name(op.channel)}" + (" (its current object)" if op.direct else "")
+    if isinstance(op, Bad):
+        return f"bad input {op.what} on {name(op.channel)}"
     if isinstance(op, Advance):
         return f"sleep {op.seconds:g} s"
     if isinstance(op, Settle):
@@ -191,7 +201,9 @@ def readable(scenario: Scenario) -> str:
         if c.reply is not None:
             handler.append(f"sends {'a droppable ' if c.reply_droppable else ''}reply on {c.reply}")
         if c.raises:
-            handler.append("raises")
+            handler.append("raises a BaseException" if c.raises == "base" else "raises")
+        for action in c.actions:
+            handler.append(_op(action, scenario))
         state = "subscribed at start" if c.subscribed else "not subscribed at start"
         lines.append(
             f"  channel {r} {c.topic!r}: {state}"
