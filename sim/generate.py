@@ -131,13 +131,13 @@ class GenConfig:
     # scenario format 2 (each shrinks to "off"):
     #: a subscribe/unsubscribe works on the role's current channel object, whatever its
     #: state: re-subscription of one object, two threads on one object (A2, W2, W3)
-    direct_percent: int = 30
+    direct_percent: int = 50
     #: an expiry is a datetime (naive, aware UTC, another offset) instead of a timedelta
     datetime_percent: int = 40
     past_percent: int = 10  #: ... and lies in the past (E1)
     resubscribe_percent: int = 60  #: ... a direct unsubscribe is followed by a re-subscribe
     bad_percent: int = 2  #: an operation is bad input instead, to be rejected at the call (V1)
-    action_percent: int = 10  #: a role's handler sends, subscribes or unsubscribes
+    action_percent: int = 25  #: a role's handler sends, subscribes or unsubscribes
     base_raise_percent: int = 40  #: a raising handler raises a BaseException (H1)
 
 
@@ -145,7 +145,7 @@ def generate(source: Source, config: GenConfig = GenConfig()) -> Scenario:
     brokers = config.brokers if config.brokers is not None else source.integer(1, 3)
     workers = config.workers if config.workers is not None else source.integer(1, 4)
     n_roles = source.integer(1, config.max_roles)
-    channels = []
+    channels: list[ChannelSpec] = []
     for _ in range(n_roles):
         if _chance(source, config.grammar_percent):
             topic = topicgen.topic(source, STEMS)
@@ -158,7 +158,7 @@ def generate(source: Source, config: GenConfig = GenConfig()) -> Scenario:
         reply_droppable = reply is not None and _chance(source, 40)
         actions: tuple[Send | Subscribe | Unsubscribe, ...] = ()
         if _chance(source, config.action_percent):
-            actions = _handler_action(source, config, n_roles)
+            actions = _handler_action(source, config, n_roles, len(channels))
         channels.append(
             ChannelSpec(
                 topic=topic,
@@ -232,12 +232,14 @@ def _send(source: Source, config: GenConfig, role: int) -> Send:
 
 
 def _handler_action(
-    source: Source, config: GenConfig, n_roles: int
+    source: Source, config: GenConfig, n_roles: int, own: int
 ) -> tuple[Send | Subscribe | Unsubscribe, ...]:
     """What a handler does on a first-hop message: send, subscribe, unsubscribe (and maybe
     re-subscribe) a role -- its own or another."""
     kind = source.integer(0, 2)
     role = source.integer(0, n_roles - 1)
+    if kind == 2 and _chance(source, 50):
+        role = own  # a handler that re-subscribes its own channel while more mail is queued
     if kind == 0:
         return (Send(role),)
     direct = _chance(source, config.direct_percent)

@@ -30,8 +30,8 @@ _ROWS = (
     Row(
         "T1",
         "none",
-        "validation of topics happens in the API; the adapter protocol only passes "
-        "valid topics (scenario language v1 has no bad-input operations)",
+        "bad topics are `bad` operations (scenario format 2) judged as V1; which error "
+        "class is raised is the reference implementation's own tests' business",
     ),
     Row(
         "T2",
@@ -59,14 +59,20 @@ _ROWS = (
     Row("A1", "none", "API shape (attributes, default runtime binding)"),
     Row(
         "A2",
-        "none",
-        "`TypeError`/`RuntimeError` of `subscribe()`; the adapter makes a fresh "
-        "channel per subscription. A `subscribe()`/`unsubscribe()` that never returns is a "
-        "liveness finding",
+        "oracle",
+        "re-subscription of one channel object and two threads on one object (scenario "
+        "format 2, adapters with `same-object`): a `sub_err` while the object was not "
+        "subscribed, or two subscribe() of one object that both returned with no unsubscribe "
+        "between. A `subscribe()`/`unsubscribe()` that never returns is a liveness finding",
     ),
     Row("A3", "none", "attributes of the returned `Message`; only `seq` travels (O1)"),
     Row("A4", "none", "`get_channels()` is not in the adapter protocol"),
-    Row("V1", "none", "bad input is not in scenario language v1"),
+    Row(
+        "V1",
+        "oracle",
+        "`bad` operations (scenario format 2, adapters with `bad-input`): a `bad_ret`, "
+        "bad input accepted instead of raising at the call",
+    ),
     Row(
         "V2",
         "oracle",
@@ -87,7 +93,10 @@ _ROWS = (
         "after `unsub_ret`)",
     ),
     Row(
-        "W3", "oracle", "a `drop unsubscribed` before `unsub_call`; a second `start` of a MAY pair"
+        "W3",
+        "oracle",
+        "a `start` after the subscription's `unsub_ret` (section 17 step 4; real threads: "
+        "beyond the tolerance); a `drop unsubscribed` before `unsub_call`",
     ),
     Row(
         "W4",
@@ -124,7 +133,13 @@ _ROWS = (
     Row("C2", "oracle", "the handler sees another holder's mark (`bad:other-holder-change-seen`)"),
     Row("C3", "oracle", "the nested object is not the sender's (`bad:nested-not-shared`)"),
     Row("C4", "none", "`message_data=None` and non-dict data are not in scenario language v1"),
-    Row("E1", "none", "expiries are passed as `timedelta` only (scenario language v1)"),
+    Row(
+        "E1",
+        "none",
+        "every expiry kind (timedelta, naive, aware UTC, another offset, past) is passed "
+        "(scenario format 2); a deadline read wrongly shows as E2/E3, one the workers cannot "
+        "compare as a V2 fault",
+    ),
     Row(
         "E2",
         "oracle+probe",
@@ -173,11 +188,17 @@ _ROWS = (
     Row("L2", "none", "no networked broker"),
     Row(
         "I1",
-        "none",
-        "a subscriber of `*` or `lona.channels.*` receives (`internal` events) the "
-        "subscribe notices; not judged until the oracle checks I1",
+        "oracle",
+        "a subscriber of `*` or `lona.channels.*` receives (`internal` events) fewer "
+        "subscribe notices about a topic than subscribe() calls of it returned while it was "
+        "subscribed, by their quiescent point",
     ),
-    Row("I2", "none", "the same for unsubscribe notices; not judged until the oracle checks I2"),
+    Row(
+        "I2",
+        "oracle",
+        "the same for unsubscribe notices, of unsubscribe() calls that certainly ended a "
+        "subscription",
+    ),
     Row(
         "I3",
         "none",
@@ -185,8 +206,9 @@ _ROWS = (
     ),
     Row(
         "H1",
-        "probe",
-        "a raising handler's subscription still receives every later message once, "
+        "oracle+probe",
+        "oracle: a `fault` tagged `handler` (a raising handler ended its thread) and the "
+        "losses after it; probe: a raising handler's subscription still receives every later message once, "
         "in order (O2, D1, W1 after the raise), and so does every other subscriber; the same "
         "scenario without the raise as a control",
     ),

@@ -24,7 +24,7 @@ def test_a_spec_command_names_every_non_default_option() -> None:
 
 
 def test_a_result_without_a_trace_reproduces_by_its_command(tmp_path: Path) -> None:
-    result = run_one(RunSpec(0, "mutant:deep_copy"))
+    result = run_one(RunSpec(2, "mutant:deep_copy"))
     assert result.failed and not result.trace_path
     assert result.replay_command() == result.spec.command()
     assert result.headline().startswith("[C3]")
@@ -62,7 +62,7 @@ def test_progress_is_a_bar_on_a_terminal_and_lines_otherwise(tty: bool) -> None:
 
 
 def test_exhaustive_exploration_can_stop_at_the_first_failure() -> None:
-    found = explore_exhaustive(RunSpec(4, "mutant:deep_copy"), 1, 50, stop_at_first=True)
+    found = explore_exhaustive(RunSpec(2, "mutant:deep_copy"), 1, 50, stop_at_first=True)
     assert len(found.results) == 1 and found.failures
 
 
