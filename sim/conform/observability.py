@@ -208,7 +208,8 @@ _ROWS = (
         "H1",
         "oracle+probe",
         "oracle: a `fault` tagged `handler` (a raising handler ended its thread) and the "
-        "losses after it; probe: a raising handler's subscription still receives every later message once, "
+        "losses after it; probe: a raising handler's subscription still receives every "
+        "later message once, "
         "in order (O2, D1, W1 after the raise), and so does every other subscriber; the same "
         "scenario without the raise as a control",
     ),
