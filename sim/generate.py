@@ -131,13 +131,13 @@ class GenConfig:
     # scenario format 2 (each shrinks to "off"):
     #: a subscribe/unsubscribe works on the role's current channel object, whatever its
     #: state: re-subscription of one object, two threads on one object (A2, W2, W3)
-    direct_percent: int = 50
+    direct_percent: int = 40
     #: an expiry is a datetime (naive, aware UTC, another offset) instead of a timedelta
     datetime_percent: int = 40
     past_percent: int = 10  #: ... and lies in the past (E1)
     resubscribe_percent: int = 60  #: ... a direct unsubscribe is followed by a re-subscribe
     bad_percent: int = 2  #: an operation is bad input instead, to be rejected at the call (V1)
-    action_percent: int = 25  #: a role's handler sends, subscribes or unsubscribes
+    action_percent: int = 15  #: a role's handler sends, subscribes or unsubscribes
     base_raise_percent: int = 40  #: a raising handler raises a BaseException (H1)
 
 

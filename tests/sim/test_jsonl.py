@@ -31,7 +31,7 @@ def test_a_history_written_and_read_back_is_the_same_history_with_the_same_verdi
     impl: str,
 ) -> None:
     verdicts = set()
-    for seed in range(44, 56):  # seed 50 is a schedule on which unordered_commit fails
+    for seed in range(12):  # seed 9 is a schedule on which unordered_commit fails
         history, threads = _recorded(seed, impl)
         text = jsonl.dumps(history, impl=impl, thread_names=dict(enumerate(threads)))
         back = jsonl.loads(text)
