@@ -50,7 +50,7 @@ def test_explore_over_given_scenarios_with_a_named_impl_prints_a_cli_replay(
     tmp_path: Path,
 ) -> None:
     config = sim.GenConfig(brokers=2)
-    given_scenarios = [scenario_from_seed(s, config) for s in range(3)]
+    given_scenarios = [scenario_from_seed(s, config) for s in range(3, 6)]
     found = sim.explore(
         "mutant:unordered_commit",
         given_scenarios,

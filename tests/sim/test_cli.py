@@ -127,7 +127,7 @@ def test_determinism_self_check_and_fresh_campaign_seeds(tmp_path: Path) -> None
 def test_a_scenario_file_runs_in_simulation_and_on_real_threads(tmp_path: Path) -> None:
     from sim.generate import scenario_from_seed
 
-    (tmp_path / "s.json").write_text(json.dumps(scenario_from_seed(2).to_json()))
+    (tmp_path / "s.json").write_text(json.dumps(scenario_from_seed(1).to_json()))
     simulated = sim("run", "--scenario", "s.json", "--seeds", "0..20", cwd=tmp_path)
     assert simulated.returncode == 0 and "failures 0" in simulated.stdout
     real = sim("run", "--scenario", "s.json", "--seeds", "0..1", "--real", cwd=tmp_path)
