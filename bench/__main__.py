@@ -16,7 +16,17 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import blocking, bugfinding, fanout, memory, oracle_speed, reorder, send_cost, sim_speed
+from bench import (
+    blocking,
+    bugfinding,
+    fanout,
+    lines,
+    memory,
+    oracle_speed,
+    reorder,
+    send_cost,
+    sim_speed,
+)
 from bench.figure import Figure, Measurement
 from bench.machine import describe
 from bench.report import summary_table, write
@@ -32,6 +42,7 @@ MEASURES: dict[str, Callable[[bool], Measurement]] = {
     oracle_speed.NAME: oracle_speed.run,
     bugfinding.NAME: bugfinding.run,
     reorder.NAME: reorder.run,
+    lines.NAME: lines.run,
     memory.NAME: memory.run,
 }
 
