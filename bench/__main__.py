@@ -20,6 +20,7 @@ from bench import (
     blocking,
     bugfinding,
     fanout,
+    interposed,
     lines,
     memory,
     oracle_speed,
@@ -43,6 +44,7 @@ MEASURES: dict[str, Callable[[bool], Measurement]] = {
     bugfinding.NAME: bugfinding.run,
     reorder.NAME: reorder.run,
     lines.NAME: lines.run,
+    interposed.NAME: interposed.run,
     memory.NAME: memory.run,
 }
 
