@@ -37,7 +37,6 @@ class Message:
         "_dropped",
         "_origin",
         "_payload",
-        "_snapshot",
         "data",
         "droppable",
         "expiry",
@@ -66,7 +65,6 @@ class Message:
         self._dropped = False
         self._origin: Message | None = None  # the sender's message, for delivered copies
         self._payload: dict[Any, Any] | None = None  # the broker's copy (sender's message only)
-        self._snapshot: Any = None  # registry snapshot taken at send (sender's message only)
 
     def __repr__(self) -> str:
         return f"<Message(topic={self.topic!r}, seq={self.seq}, data={self.data!r})>"

@@ -64,6 +64,8 @@ class Worker:
         self.timeout = timeout
         self._message: Message | None = None
         self._deliveries: list[tuple[Subscription, Message]] = []
+        self._matched: list[Subscription] = []  # what get_channels() found last
+        self._by_channel: dict[Channel, Subscription] | None = None  # made when needed
         # routed messages not yet committed: committed together, and always before this
         # broker could block waiting for a message (others may wait for their turn)
         self._routed: list[tuple[Message, list[tuple[Subscription, Message]]]] = []
@@ -109,11 +111,23 @@ class Worker:
 
     def get_channels(self, message: Message) -> list[Channel]:
         """The channels that were subscribed to a matching topic when *message* was sent."""
-        return [s.channel for s in message._snapshot.matching(message.topic)]
+        self._matched = found = self.runtime._route(message.topic, message.seq)
+        self._by_channel = None
+        return [s.channel for s in found]
 
     def schedule_task(self, channel: Channel, message: Message) -> None:
-        """Schedule *message* for *channel*; delivered after ``run()`` returns, in send order."""
-        sub = message._snapshot.by_channel.get(channel) or channel._sub
+        """Schedule *message* for *channel*; delivered after ``run()`` returns, in send order.
+
+        The subscription is the channel's one that was live when *message* was sent, else
+        (a channel a custom ``run()`` chose itself) its current one.
+        """
+        sub = channel._sub
+        seq = message.seq
+        if sub is None or not sub.start <= seq < sub.end:
+            by_channel = self._by_channel
+            if by_channel is None:
+                by_channel = self._by_channel = {s.channel: s for s in self._matched}
+            sub = by_channel.get(channel, sub)
         if sub is None:
             self.runtime._drop(message._copy_or_bare(), channel, "unsubscribed")
             return

@@ -28,6 +28,7 @@ from sim.mutants.expiry import (
     ExpiryUncheckedAtRunRuntime,
 )
 from sim.mutants.handlers import WorkerDiesOnErrorRuntime
+from sim.mutants.index import SweepDropsPrefixRuntime, WindowOffByOneRuntime
 from sim.mutants.ordering import SharedTaskQueueRuntime, UnorderedCommitRuntime
 from sim.mutants.routing import (
     AsymmetricMatchRuntime,
@@ -215,6 +216,17 @@ _ALL = (
         1,
     ),
     Mutant(
+        "sweep_drops_prefix",
+        ("W1",),
+        "sweeping an unsubscribed pattern drops its prefix's bucket, and a resubscription with it",
+        SweepDropsPrefixRuntime,
+        _witness(
+            (ChannelSpec("a.*"), ChannelSpec("a.b", subscribed=False)),
+            (Send(1), Unsubscribe(0), Subscribe(0), Send(1)),
+        ),
+        1,
+    ),
+    Mutant(
         "unordered_commit",
         ("O2",),
         "brokers commit routing without waiting for their seq turn",
@@ -229,6 +241,14 @@ _ALL = (
         UnsubscribeKeepsRoutingRuntime,
         _witness((_A,), (Unsubscribe(0), Send(0))),
         1,
+    ),
+    Mutant(
+        "window_off_by_one",
+        ("W2", "W4"),
+        "a subscription's seq window opens one message early: it receives the send before it",
+        WindowOffByOneRuntime,
+        _witness((ChannelSpec("a", subscribed=False),), (Send(0), Subscribe(0))),
+        3,
     ),
     Mutant(
         "worker_dies_on_error",

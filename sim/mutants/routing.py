@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from fnmatch import fnmatchcase
+from typing import TYPE_CHECKING
 
 from refimpl import Channel, Message, MessageBroker, match
+from refimpl.registry import LIVE
 from refimpl.runtime import UNSUBSCRIBE_TOPIC, Runtime
 from refimpl.topics import is_pattern
-from sim.mutants._base import SwapRuntime
+from sim.mutants._base import SwapRuntime, live_subscriptions
+
+if TYPE_CHECKING:
+    from refimpl.registry import Subscription
 
 __all__ = [
     "AsymmetricMatchRuntime",
@@ -18,26 +23,20 @@ __all__ = [
 ]
 
 
-class _BrokerTimeBroker(MessageBroker):
-    def get_message(self) -> Message:
-        message = super().get_message()
-        message._snapshot = self.runtime._snapshot  # the bug: the registry as it is *now*
-        return message
-
-
-class BrokerTimeRoutingRuntime(SwapRuntime):
+class BrokerTimeRoutingRuntime(Runtime):
     """Bug (W2, W4): the broker routes against the registry as it is when it routes.
 
     Lona's broker reads the live channel list, so a channel that subscribed after
     ``send()`` returned (but before the broker got to the message) receives it.
     """
 
-    broker_class = _BrokerTimeBroker
+    def _route(self, topic: str, seq: int) -> list[Subscription]:
+        return super()._route(topic, LIVE - 1)  # the bug: who is live *now*, not at seq
 
 
 class _DuplicatingBroker(MessageBroker):
     def get_channels(self, message: Message) -> list[Channel]:
-        subs = message._snapshot.subscriptions
+        subs = live_subscriptions(self.runtime, message.seq)
         topic = message.topic
         exact = [s.channel for s in subs if s.channel.topic == topic]
         wild = [
@@ -65,7 +64,7 @@ class _AsymmetricBroker(MessageBroker):
         topic = message.topic
         return [  # the bug: only the subscriber's topic is read as a pattern
             s.channel
-            for s in message._snapshot.subscriptions
+            for s in live_subscriptions(self.runtime, message.seq)
             if s.channel.topic == topic or fnmatchcase(topic, s.channel.topic)
         ]
 
@@ -85,7 +84,7 @@ class _CaseFoldingBroker(MessageBroker):
         topic = message.topic.lower()  # the bug: os.path.normcase on Windows lowercases
         return [
             s.channel
-            for s in message._snapshot.subscriptions
+            for s in live_subscriptions(self.runtime, message.seq)
             if match(s.channel.topic.lower(), topic)
         ]
 
@@ -102,14 +101,14 @@ class CaseInsensitiveMatchRuntime(SwapRuntime):
 class UnsubscribeKeepsRoutingRuntime(Runtime):
     """Bug (W2): unsubscribe() only detaches the channel; the registry keeps routing to it.
 
-    The subscription stays in the registry snapshot and stays active (nothing marks
-    it unsubscribed for the workers), so messages sent after ``unsubscribe()``
+    The subscription keeps its open window in the index and stays active (nothing
+    marks it unsubscribed for the workers), so messages sent after ``unsubscribe()``
     returned are still delivered to the old handler.
     """
 
     def _unsubscribe(self, channel: Channel) -> None:
-        with self._lock:
+        with self._send_lock:
             if channel._sub is None:
                 return
-            channel._sub = None  # the bug: no ``sub.active = False``, no ``snapshot.without``
+            channel._sub = None  # the bug: no ``sub.active = False``, no ``end``, no retire
         self._send(UNSUBSCRIBE_TOPIC, {"topic": channel.topic}, None, True, False, internal=True)
