@@ -217,7 +217,7 @@ _ALL = (
     ),
     Mutant(
         "sweep_drops_prefix",
-        ("W1",),
+        ("D2", "W1"),
         "sweeping an unsubscribed pattern drops its prefix's bucket, and a resubscription with it",
         SweepDropsPrefixRuntime,
         _witness(
