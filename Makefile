@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SEEDS ?= 0..39999
 
-.PHONY: sim test lint typecheck coverage mutants conform bench clean
+.PHONY: sim test browser lint typecheck coverage mutants conform bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,8 +19,17 @@ sim: $(STAMP)
 	$(PY) -m sim campaign --seeds $(SEEDS) --fresh
 
 ## The whole test suite, in parallel, with the derandomised CI Hypothesis profile.
-test: $(STAMP)
+test: $(STAMP) browser
 	$(PY) -m pytest -n auto
+
+## Chromium from Debian's packages, for the HTML failure view's browser test (idempotent).
+## If it cannot be installed, make goes on and that test fails loudly; it never skips.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  { $$SUDO apt-get update -qq && \
+	    $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "WARNING: chromium could not be installed; tests/sim/test_htmlview.py will fail"; }
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check refimpl sim tests

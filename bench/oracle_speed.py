@@ -1,4 +1,4 @@
-"""Oracle speed: history events checked per second (``sim.oracle.bench_events_per_second``).
+"""Oracle speed: history events checked per second (``bench.oracle_fixture``).
 
 That function checks a synthetic legal history of about *n* events three times and
 returns the best rate. The peer is the rate at which the simulator *produces* history
@@ -19,14 +19,15 @@ TARGET = 1_000_000
 
 
 def measure(n_events: int = 200_000, schedules: int = 10) -> Measurement:
-    from sim.oracle import bench_events_per_second
+    from bench.oracle_fixture import bench_events_per_second
 
     rate = bench_events_per_second(n_events)
     produced = standard_scenario(schedules)["events_per_s"]
     m = Measurement(NAME, "Oracle speed")
     m.notes.append(
-        f"sim.oracle.bench_events_per_second({n_events:,}): best of 3 checks of a synthetic legal "
-        f"history. Peer: history events produced per second by play_sim on the standard scenario "
+        f"bench.oracle_fixture.bench_events_per_second({n_events:,}): best of 3 checks of a "
+        f"synthetic legal history. Peer: history events produced per second by play_sim on "
+        f"the standard scenario "
         f"({schedules} RandomWalk schedules, no oracle)."
     )
     m.figures.append(

@@ -7,6 +7,7 @@ Every failure printed comes with a one-line command that reproduces it. Exit sta
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from collections.abc import Sequence
@@ -33,6 +34,15 @@ def _seeds(text: str) -> list[int]:
     return [int(text)]
 
 
+def _jobs(text: str) -> int:
+    from sim.explore import jobs_count
+
+    try:
+        return jobs_count(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--impl",
@@ -54,7 +64,9 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--max-steps", type=int, default=200_000, help="step limit (livelock) per schedule"
     )
-    p.add_argument("--jobs", type=int, default=2, help="processes")
+    p.add_argument(
+        "--jobs", type=_jobs, default=2, help="processes, or 'auto' for every core (default 2)"
+    )
     p.add_argument("--trace-dir", default=str(TRACE_DIR), help="where failing traces are written")
     p.add_argument(
         "--size", choices=("s", "l"), default=None, help="scenario size (campaign default: both)"
@@ -84,6 +96,11 @@ def _parser() -> argparse.ArgumentParser:
         help="run on real threads instead (not replayable; the oracle judges each real history)",
     )
     run.add_argument(
+        "--record",
+        metavar="FILE.jsonl",
+        help="--real, one run: write its history in the chanspec-history/1 format",
+    )
+    run.add_argument(
         "--determinism",
         action="store_true",
         help="self-check: run each seed twice and compare the traces byte for byte",
@@ -100,12 +117,36 @@ def _parser() -> argparse.ArgumentParser:
         help="shift the seed range by a random offset (printed), to explore new seeds each run",
     )
     camp.add_argument("--strategies", default="random,pct")
+    camp.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="run only shard I of N (1-based) of the seed range: a deterministic slice",
+    )
+    camp.add_argument("--report", metavar="FILE.json", help="write the campaign's JSON report")
     _add_common(camp)
+
+    mrg = sub.add_parser(
+        "merge", help="merge the JSON reports of a sharded campaign into one summary"
+    )
+    mrg.add_argument("reports", nargs="+", metavar="REPORT")
 
     rep = sub.add_parser("replay", help="re-execute a trace, print its timeline, check it")
     rep.add_argument("file")
     rep.add_argument("--steps", action="store_true", help="one row per scheduling step")
     rep.add_argument("--width", type=int, default=18)
+    rep.add_argument("--html", metavar="OUT.html", help="also write the run as an HTML page")
+
+    chk = sub.add_parser(
+        "check",
+        help="judge a recorded history (chanspec-history/1 JSON Lines) of any implementation",
+    )
+    chk.add_argument("file")
+    chk.add_argument("--html", metavar="OUT.html", help="also write the history as an HTML page")
+    chk.add_argument(
+        "--tolerance",
+        type=float,
+        help="clock tolerance in seconds for the expiry rules (default: the file header's)",
+    )
 
     mut = sub.add_parser("mutants", help="run the suite's checks against every mutant: a table")
     mut.add_argument(
@@ -133,6 +174,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _cmd_campaign(args)
     if args.command == "replay":
         return _cmd_replay(args)
+    if args.command == "merge":
+        return _cmd_merge(args)
+    if args.command == "check":
+        return _cmd_check(args)
     if args.command == "mutants":
         from sim.mutation import main as mutants_main
 
@@ -160,8 +205,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         )
         for s in seeds
     ]
+    if args.record and not (args.real and len(specs) == 1):
+        print("error: --record needs --real and one run (one seed)", file=sys.stderr)
+        return 2
     if args.real:
-        return _real(specs)
+        return _real(specs, args.record)
     if args.determinism:
         return _determinism(specs)
     if args.strategy == "exhaustive":
@@ -212,21 +260,30 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 1 if summary.failures else 0
 
 
-def _real(specs: list[RunSpec]) -> int:
+def _real(specs: list[RunSpec], record: str | None = None) -> int:
     """Each spec's scenario on real threads, judged by the oracle (clock tolerance 5 s)."""
+    from sim import jsonl
     from sim.adapters import load_adapter
-    from sim.driver import play_real
+    from sim.driver import RealEnv, play_real
     from sim.oracle import check
 
     bad = 0
     for spec in specs:
+        env = RealEnv()
         try:
-            history = play_real(spec.scenario(), load_adapter(spec.impl))
+            history = play_real(spec.scenario(), load_adapter(spec.impl), env=env)
         except Exception as exc:  # a run that cannot finish is a finding too
             bad += 1
             print(f"seed {spec.seed} on real threads: ERROR: {exc}")
             print(f"  rerun: {spec.command()} --real")
             continue
+        if record:
+            try:
+                jsonl.save(record, history, impl=spec.impl, thread_names=env.names, tolerance=5.0)
+            except OSError as exc:
+                print(f"error: cannot write {record}: {exc.strerror or exc}", file=sys.stderr)
+                return 2
+            print(f"history written to {record} (python -m sim check {record})")
         verdict = check(history, tolerance=5.0)
         print(f"seed {spec.seed} on real threads: {'ok' if verdict.ok else 'VIOLATED'}")
         if not verdict.ok:
@@ -262,8 +319,14 @@ def _determinism(specs: list[RunSpec]) -> int:
 
 
 def _cmd_campaign(args: argparse.Namespace) -> int:
-    from sim.explore import RunSpec, campaign, progress_printer
+    from sim.explore import campaign, campaign_specs, progress_printer
+    from sim.shard import parse_shard, report, shard
 
+    try:
+        i, n = parse_shard(args.shard) if args.shard else (1, 1)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     strategies = [s for s in args.strategies.split(",") if s]
     sizes = [args.size] if args.size else ["s", "l"]
     if args.fresh:
@@ -272,21 +335,92 @@ def _cmd_campaign(args: argparse.Namespace) -> int:
         offset = secrets.randbelow(10**9) * 100_000  # the only randomness: which seeds, printed
         args.seeds = [s + offset for s in args.seeds]
         print(f"fresh seeds {args.seeds[0]}..{args.seeds[-1]}", flush=True)
-    specs = [
-        RunSpec(
-            seed,
-            args.impl,
-            strategies[seed % len(strategies)],
-            args.brokers,
-            args.workers,
-            args.max_steps,
-            sizes[(seed // len(strategies)) % len(sizes)],
-        )
-        for seed in args.seeds
-    ]
+    specs = campaign_specs(
+        args.seeds, args.impl, strategies, sizes, args.brokers, args.workers, args.max_steps
+    )
+    if n > 1:
+        specs = shard(specs, i, n)
+        print(f"shard {i}/{n}: {len(specs)} of the campaign's schedules", flush=True)
     summary = campaign(specs, args.jobs, Path(args.trace_dir), progress_printer())
     print(summary.text())
+    if args.report:
+        identity = {
+            "seeds": [args.seeds[0], args.seeds[-1], len(args.seeds)],
+            "impl": args.impl,
+            "strategies": strategies,
+            "sizes": sizes,
+            "brokers": args.brokers,
+            "workers": args.workers,
+            "max_steps": args.max_steps,
+        }
+        try:
+            Path(args.report).write_text(
+                json.dumps(report(summary, identity, i, n), sort_keys=True) + "\n",
+                encoding="utf-8",
+            )
+        except OSError as exc:
+            print(f"error: cannot write {args.report}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
+        print(f"report: {args.report} (python -m sim merge REPORT...)")
     return 1 if summary.failures else 0
+
+
+def _cmd_merge(args: argparse.Namespace) -> int:
+    from sim.shard import ReportError, load_report, merge
+
+    try:
+        summary = merge([load_report(path) for path in args.reports])
+    except ReportError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(summary.text().replace("wall time", "wall time (sum of shards)", 1))
+    return 1 if summary.failures else 0
+
+
+def _write(path: str, text: str) -> bool:
+    """Write an output file; False (after a one-line error) if it cannot be written."""
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        print(f"error: cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
+        return False
+    print(f"page: {path}")
+    return True
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    """Judge a history file recorded by any implementation (specs/history-format.md)."""
+    from sim import jsonl
+    from sim.oracle import check
+
+    try:
+        recorded = jsonl.load(args.file)
+    except jsonl.HistoryFormatError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    tolerance = recorded.tolerance if args.tolerance is None else args.tolerance
+    history = recorded.history
+    print(
+        f"{args.file}: {recorded.impl or 'unnamed implementation'}, {len(history.events)} events, "
+        f"{len(history.messages)} messages, {len(history.topics)} subscriptions, "
+        f"{len(recorded.threads)} threads; clock tolerance {tolerance:g} s"
+    )
+    verdict = check(history, tolerance=tolerance, complete=recorded.complete)
+    print(verdict.summary())
+    if args.html:
+        from sim.htmlview import render
+
+        page = render(
+            history,
+            recorded.threads,
+            [v.to_json() for v in verdict.violations],
+            title=f"{recorded.impl or 'history'}: {args.file}",
+            status="ok" if verdict.ok else "violation",
+            command=f"python -m sim check {args.file}",
+        )
+        if not _write(args.html, page):
+            return 2
+    return 0 if verdict.ok else 1
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
@@ -306,6 +440,19 @@ def _cmd_replay(args: argparse.Namespace) -> int:
             print(f"  {line}")
         return 1
     outcome = result.replayed.outcome
+    if args.html:
+        from sim.htmlview import render
+
+        page = render(
+            result.replayed.load_history(),
+            result.replayed.threads,
+            outcome.get("violations", []),
+            title=f"{trace.impl}: {args.file}",
+            status=outcome["status"],
+            command=f"python -m sim replay {args.file}",
+        )
+        if not _write(args.html, page):
+            return 2
     print(f"replayed exactly ({result.replayed.steps} steps); outcome: {outcome['status']}")
     for v in outcome.get("violations", []):
         print(f"  [{v['clause']}] {v['text']} (events {', '.join(map(str, v['witness']))})")

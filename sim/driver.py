@@ -99,6 +99,7 @@ class RealEnv:
         self._t0 = time.monotonic()
         self._lock = threading.Lock()
         self._numbers: dict[int, int] = {}
+        self.names: dict[int, str] = {}  #: thread number -> the thread's name
         self._count = itertools.count()
         self.errors: list[BaseException] = []  # what escaped a sender thread
 
@@ -110,6 +111,7 @@ class RealEnv:
         number = self._numbers.get(ident)
         if number is None:
             number = self._numbers.setdefault(ident, next(self._count))
+            self.names.setdefault(number, threading.current_thread().name)
         return number
 
     def spawn(self, name: str, fn: Callable[[], None]) -> Any:
@@ -345,9 +347,14 @@ def play_sim(
     return run.history, sched
 
 
-def play_real(scenario: Scenario, adapter: Adapter, scale: float = 0.01) -> History:
-    """Play *scenario* on real threads (scenario seconds times *scale* real seconds)."""
-    env = RealEnv(scale)
+def play_real(
+    scenario: Scenario, adapter: Adapter, scale: float = 0.01, env: RealEnv | None = None
+) -> History:
+    """Play *scenario* on real threads (scenario seconds times *scale* real seconds).
+
+    Pass *env* to read its thread ``names`` afterwards.
+    """
+    env = RealEnv(scale) if env is None else env
     run = _Run(scenario, adapter, env)
     try:
         run.main()

@@ -232,7 +232,8 @@ class CampaignSummary:
     def failures(self) -> list[RunResult]:
         return [r for r in self.results if r.failed]
 
-    def text(self) -> str:
+    def text(self, timing: bool = True) -> str:
+        """The summary; *timing* False leaves out the wall-time line (it alone varies)."""
         results = self.results
         steps = sum(r.steps for r in results)
         seeds = len({r.spec.seed for r in results})
@@ -254,9 +255,10 @@ class CampaignSummary:
             + ", ".join(f"{b}x{w}: {n}" for (b, w), n in sorted(configs.items())),
             f"properties checked per schedule {len(CLAUSES)} ({' '.join(CLAUSES)}), "
             f"checks {len(CLAUSES) * len(results)}",
-            f"wall time {self.seconds:.1f} s, {rate:,.0f} steps/s",
             f"failures {len(self.failures)}",
         ]
+        if timing:
+            lines.insert(-1, f"wall time {self.seconds:.1f} s, {rate:,.0f} steps/s")
         for r in self.failures:
             lines.append(
                 f"  FAIL {r.spec.impl} seed {r.spec.seed} ({r.spec.strategy}): {r.headline()}"
@@ -304,19 +306,68 @@ def campaign(
     return summary
 
 
-def progress_printer(stream: Any = sys.stderr) -> Callable[[int, int, int], None]:
-    """A progress bar on a terminal; a line every 10% otherwise (CI logs)."""
+def campaign_specs(
+    seeds: Sequence[int],
+    impl: str = "refimpl",
+    strategies: Sequence[str] = ("random", "pct"),
+    sizes: Sequence[str] = ("s", "l"),
+    brokers: int | None = None,
+    workers: int | None = None,
+    max_steps: int = 200_000,
+) -> list[RunSpec]:
+    """The runs of a campaign, in its fixed order: strategies and sizes alternate by seed."""
+    return [
+        RunSpec(
+            seed,
+            impl,
+            strategies[seed % len(strategies)],
+            brokers,
+            workers,
+            max_steps,
+            sizes[(seed // len(strategies)) % len(sizes)],
+        )
+        for seed in seeds
+    ]
+
+
+def jobs_count(text: str) -> int:
+    """``--jobs``: a positive number, or ``auto`` for every core this process may use."""
+    if text == "auto":
+        import os
+
+        return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+    jobs = int(text)
+    if jobs < 1:
+        raise ValueError(f"--jobs must be at least 1 or 'auto', not {text}")
+    return jobs
+
+
+def _eta(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    if seconds >= 60:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds:.0f} s"
+
+
+def progress_printer(
+    stream: Any = sys.stderr, clock: Callable[[], float] = time.monotonic
+) -> Callable[[int, int, int], None]:
+    """A progress bar on a terminal; a line every 10% otherwise (CI logs). Both show the
+    rate and the time left (wall clock: for the person watching, never for a run)."""
     tty = hasattr(stream, "isatty") and stream.isatty()
     last = [-1]
+    started = clock()
 
     def show(done: int, total: int, failures: int) -> None:
+        elapsed = clock() - started
+        rate = done / elapsed if elapsed > 0 else 0.0
+        left = f"{_eta((total - done) / rate)} left" if rate > 0 else "time left unknown"
+        status = f"{done}/{total} schedules, {rate:,.1f}/s, {left}, {failures} failures"
         if tty:
             width = 30
             filled = width * done // total
-            stream.write(
-                f"\r[{'#' * filled}{'.' * (width - filled)}] "
-                f"{done}/{total} schedules, {failures} failures"
-            )
+            stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {status}\x1b[K")
             if done == total:
                 stream.write("\n")
             stream.flush()
@@ -324,7 +375,7 @@ def progress_printer(stream: Any = sys.stderr) -> Callable[[int, int, int], None
             tenth = 10 * done // total
             if tenth != last[0]:
                 last[0] = tenth
-                stream.write(f"{done}/{total} schedules, {failures} failures\n")
+                stream.write(f"{status}\n")
                 stream.flush()
 
     return show

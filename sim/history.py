@@ -73,6 +73,9 @@ class History:
     events: list[Event] = field(default_factory=list)
     messages: dict[int, MessageInfo] = field(default_factory=dict)
     topics: dict[int, str] = field(default_factory=dict)
+    #: sub -> the channel object it subscribed (a small number); a subscription missing here
+    #: has an object of its own. Subscriptions of one object are re-subscriptions (A2).
+    objects: dict[int, int] = field(default_factory=dict)
 
     def add(
         self, time: float, thread: int, kind: str, msg: int = -1, sub: int = -1, info: str = ""
@@ -87,6 +90,11 @@ class History:
                 for k, m in sorted(self.messages.items())
             },
             "topics": {str(k): t for k, t in sorted(self.topics.items())},
+            **(
+                {"objects": {str(k): o for k, o in sorted(self.objects.items())}}
+                if self.objects
+                else {}
+            ),
         }
 
     @classmethod
@@ -95,6 +103,7 @@ class History:
         history.events = [Event(*e) for e in data["events"]]
         history.messages = {int(k): MessageInfo(*v) for k, v in data["messages"].items()}
         history.topics = {int(k): v for k, v in data["topics"].items()}
+        history.objects = {int(k): int(v) for k, v in data.get("objects", {}).items()}
         return history
 
     def dumps(self) -> str:

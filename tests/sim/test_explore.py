@@ -47,12 +47,16 @@ def test_progress_is_a_bar_on_a_terminal_and_lines_otherwise(tty: bool) -> None:
             return tty
 
     stream = Stream()
-    show = progress_printer(stream)
+    ticks = iter(range(100))
+    show = progress_printer(stream, clock=lambda: float(next(ticks)))  # one second per call
     for done in range(1, 21):
         show(done, 20, 1)
     text = stream.getvalue()
     if tty:
-        assert text.count("\r[") == 20 and text.endswith("20/20 schedules, 1 failures\n")
+        assert text.count("\r[") == 20 and text.endswith(
+            "20/20 schedules, 1.0/s, 0 s left, 1 failures\x1b[K\n"
+        )
+        assert "10/20 schedules, 1.0/s, 10 s left" in text
     else:
         assert text.count("\n") == 11 and "\r" not in text
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import pytest
 
+from bench.oracle_fixture import bench_events_per_second
 from sim.adapters.refimpl_adapter import RefimplAdapter
 from sim.driver import play_real, play_sim
 from sim.history import History, MessageInfo
-from sim.oracle import CLAUSES, Verdict, Violation, bench_events_per_second, check
+from sim.oracle import CLAUSES, Verdict, Violation, check
 from sim.scenario import (
     Advance,
     ChannelSpec,

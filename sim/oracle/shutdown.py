@@ -1,0 +1,86 @@
+"""Shutdown (S2-S6): graceful drain, only handlers send while draining, nothing afterwards.
+
+* [S6] a ``start`` after ``shutdown_ret``.
+* [S5] an accepted send whose ``send_call`` follows ``shutdown_ret``; a start of a
+  message whose send after ``shutdown_ret`` was rejected.
+* [S4] a rejected send (``send_err``) although no ``shutdown_call`` precedes the
+  ``send_err``; or, for a send made inside a handler (the sending thread was between a
+  ``start`` and its ``end`` at ``send_call``), although no ``shutdown_ret`` precedes it.
+  Measured at ``send_err``, not ``send_call``: a send concurrent with ``shutdown()`` may
+  take effect after it.
+* [S3] a ``drop`` ``shutdown`` before ``shutdown_call``. [S2] a ``drop`` ``shutdown`` of
+  a non-droppable message. (Losses at ``shutdown_ret`` are judged by ``delivery``.)
+"""
+
+from __future__ import annotations
+
+from sim.oracle.index import HistoryIndex
+from sim.oracle.verdict import Findings
+
+__all__ = ["CLAUSES", "check_shutdown", "check_shutdown_drop"]
+
+CLAUSES = ("S2", "S3", "S4", "S5", "S6")
+
+
+def check_shutdown(ix: HistoryIndex, found: Findings) -> None:
+    events, sdc, sdr = ix.events, ix.shutdown_call, ix.shutdown_ret
+    for i in ix.late_starts:
+        m, s = events[i].msg, events[i].sub
+        found.add(
+            "S6",
+            m,
+            s,
+            (sdr, i),
+            f"{found.sub(s)} started message {m} after shutdown() returned",
+        )
+    for i in ix.accepted_after_shutdown:
+        m = events[i].msg
+        found.add(
+            "S5",
+            m,
+            -1,
+            (sdr, ix.send_call.get(m, i), i),
+            f"send of message {m} began after shutdown() returned but was accepted",
+        )
+    for m, i in ix.send_err.items():
+        if m in ix.from_handler:
+            if sdr < 0 or sdr > i:
+                found.add(
+                    "S4",
+                    m,
+                    -1,
+                    (ix.send_call.get(m, -1), i),
+                    f"send of message {m} from a handler was rejected before shutdown() "
+                    f"returned (handlers may send while draining)",
+                )
+        elif sdc < 0 or sdc > i:
+            found.add(
+                "S4",
+                m,
+                -1,
+                (ix.send_call.get(m, -1), i),
+                f"send of message {m} was rejected ({events[i].info}) although shutdown() "
+                f"had not begun",
+            )
+
+
+def check_shutdown_drop(ix: HistoryIndex, found: Findings, i: int, where: str) -> None:
+    """Drop event *i* has reason ``shutdown``: had shutdown begun, and was it droppable?"""
+    e, sdc = ix.events[i], ix.shutdown_call
+    if sdc < 0 or i < sdc:
+        found.add(
+            "S3",
+            e.msg,
+            e.sub,
+            (i,) if sdc < 0 else (i, sdc),
+            f"message {e.msg} was dropped {where} for shutdown before shutdown() began",
+        )
+    info = ix.messages.get(e.msg)
+    if info is not None and not info.droppable:
+        found.add(
+            "S2",
+            e.msg,
+            e.sub,
+            (i,),
+            f"non-droppable message {e.msg} was dropped {where} for shutdown",
+        )
