@@ -105,6 +105,10 @@ class ThreadHandle(Protocol):
 class Platform(Protocol):
     """What the runtime needs from the operating system, and nothing more."""
 
+    #: exceptions that end a thread from outside (the simulator's teardown); a worker
+    #: lets them through, while it survives every other ``BaseException`` (spec R4, H1)
+    thread_exit: tuple[type[BaseException], ...]
+
     def lock(self) -> Lock: ...
 
     def condition(self, lock: Lock) -> Condition: ...
@@ -148,6 +152,8 @@ class _SimpleQueue:
 
 class RealPlatform:
     """The seam mapped onto real OS threads and the wall clock (UTC)."""
+
+    thread_exit: tuple[type[BaseException], ...] = ()
 
     def lock(self) -> Lock:
         return threading.Lock()

@@ -31,10 +31,11 @@ class Channel:
         *,
         runtime: Runtime | None = None,
     ) -> None:
-        self._topic = validate_topic(topic)
+        validate_topic(topic)  # before anything else happens, the default runtime included (T1)
         if runtime is not None and not isinstance(runtime, Runtime):
-            raise TypeError(f"runtime must be a refimpl.Runtime, not {runtime!r}")
+            raise TypeError(f"runtime must be a refimpl.Runtime, not {type(runtime).__name__}")
         self._runtime = runtime if runtime is not None else default_runtime()
+        self._topic = self._runtime._topic(topic)  # a plain str: no subclass method runs later
         self._sub: Subscription | None = None
         if handler is not None:
             self.subscribe(handler)

@@ -18,14 +18,24 @@ from copy import copy
 from datetime import datetime
 from typing import Any
 
+from refimpl._safe import safe_repr
+
 __all__ = ["Message", "shallow_copy"]
 
 
 def shallow_copy(data: dict[Any, Any]) -> dict[Any, Any]:
-    """``copy.copy(data)``, fast for plain dicts (subclasses keep their ``__copy__``)."""
+    """``copy.copy(data)``, fast for plain dicts (subclasses keep their ``__copy__``).
+
+    A dict subclass whose ``__copy__`` returns something that is not a dict is refused
+    with ``TypeError`` (spec C4): handlers are promised a dict.
+    """
     if type(data) is dict:
         return data.copy()
-    copied: dict[Any, Any] = copy(data)
+    copied: object = copy(data)
+    if not isinstance(copied, dict):
+        raise TypeError(
+            f"copy.copy() of a {type(data).__name__} returned a {type(copied).__name__}, not a dict"
+        )
     return copied
 
 
@@ -67,7 +77,8 @@ class Message:
         self._payload: dict[Any, Any] | None = None  # the broker's copy (sender's message only)
 
     def __repr__(self) -> str:
-        return f"<Message(topic={self.topic!r}, seq={self.seq}, data={self.data!r})>"
+        # never raises, whatever the payload's own repr does (log lines in workers, V2)
+        return f"<Message(topic={self.topic!r}, seq={self.seq}, data={safe_repr(self.data)})>"
 
     def is_expired(self) -> bool:
         """True once the runtime's clock has reached ``expiry``."""
@@ -91,7 +102,7 @@ class Message:
         """A subscriber's copy for a drop report; without the payload if copying fails."""
         try:
             return self._copy_for_subscriber()
-        except Exception:
+        except BaseException:  # a failing __copy__ must not stop the report
             return self._bare_copy()
 
     def _bare_copy(self) -> Message:

@@ -22,6 +22,7 @@ class WorkerPool:
         self.size = size
         self._platform = platform
         self.threads: list[ThreadHandle] = []
+        self._retired: list[ThreadHandle] = []  # of a failed start; told to stop
 
     def spawn(self, target: Callable[[], None]) -> ThreadHandle:
         if len(self.threads) >= self.size:
@@ -30,6 +31,11 @@ class WorkerPool:
         self.threads.append(handle)
         return handle
 
+    def retire(self) -> None:
+        """Forget the threads of a failed start (they were told to stop), keep joining them."""
+        self._retired += self.threads
+        self.threads = []
+
     def join(self, timeout: float | None = None) -> None:
-        for thread in self.threads:
+        for thread in (*self._retired, *self.threads):
             thread.join(timeout)

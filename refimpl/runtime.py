@@ -29,18 +29,23 @@ conditions are ``_turn`` and ``_idle``. Lock order: ``_send_lock``, ``_lock``,
 
 from __future__ import annotations
 
+import atexit
+import inspect
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import IntEnum
-from logging import getLogger
+from logging import DEBUG, ERROR, WARNING, getLogger
 from typing import TYPE_CHECKING, Any
 
-from refimpl._seam import Platform, RealPlatform
+from refimpl._safe import log_safely, safe_repr
+from refimpl._seam import Empty, Platform, RealPlatform
+from refimpl.deadline import deadline
 from refimpl.errors import ShutdownError
 from refimpl.message import Message, shallow_copy
 from refimpl.pool import WorkerPool
 from refimpl.registry import LIVE, Registry, Subscription
 from refimpl.settings import Settings, resolve_worker_class
+from refimpl.topics import validate_topic
 
 if TYPE_CHECKING:
     from refimpl.channel import Channel
@@ -57,9 +62,10 @@ __all__ = [
 logger = getLogger("refimpl.channels")
 
 #: ``observer(kind, message, channel, detail)``; kinds: ``route``, ``drop`` (detail is the
-#: reason: ``expired``, ``shutdown`` or ``unsubscribed``), ``error``, ``shutdown_begin``,
-#: ``shutdown_end``. Called on the thread that did it, possibly under the runtime's lock:
-#: it must not block or call back into the runtime.
+#: reason: ``expired``, ``shutdown``, ``unsubscribed``, ``error`` or ``exit``), ``error``,
+#: ``shutdown_begin``, ``shutdown_end``. Called on the thread that did it, possibly under
+#: the runtime's lock: it must not block or call back into the runtime. Whatever it raises
+#: is logged and ignored (R1).
 Observer = Callable[[str, "Message | None", "Channel | None", str], None]
 
 SUBSCRIBE_TOPIC = "lona.channels.subscribe"
@@ -78,6 +84,8 @@ class _Stop(Exception):
 
 
 STOP: Any = object()  # the sentinel put into the queues at the end of shutdown
+
+_PLATFORM_METHODS = ("lock", "condition", "queue", "now", "to_aware", "start_thread", "ident")
 
 
 class Runtime:
@@ -99,13 +107,19 @@ class Runtime:
         observer: Observer | None = None,
     ) -> None:
         self.settings = Settings.from_any(settings)
-        # Resolve the worker classes now, so that a bad setting fails here (spec R1).
+        # Resolve the worker classes now, so that a bad setting fails here (spec R1, R4).
         self._broker_cls = resolve_worker_class(
             self.settings.CHANNEL_MESSAGE_BROKER_CLASS, "CHANNEL_MESSAGE_BROKER_CLASS"
         )
         self._worker_cls = resolve_worker_class(
             self.settings.CHANNEL_TASK_WORKER_CLASS, "CHANNEL_TASK_WORKER_CLASS"
         )
+        if observer is not None and not callable(observer):
+            raise TypeError(f"observer must be callable or None, not {safe_repr(observer)}")
+        if platform is not None and not all(
+            callable(getattr(platform, name, None)) for name in _PLATFORM_METHODS
+        ):
+            raise TypeError(f"platform must be a refimpl.Platform, not {safe_repr(platform)}")
         self.platform: Platform = platform if platform is not None else RealPlatform()
         self._observer = observer
         self._send_lock = self.platform.lock()
@@ -117,6 +131,8 @@ class Runtime:
         self._ready = self.platform.queue()
         self._now = self.platform.now
         self._state = State.NEW
+        self._exiting = False  # interpreter exit gave up draining: drop what is left (R7)
+        self._exit_drops = 0
         self._seq = 0  # next seq to assign
         self._next_route = 0  # next seq the brokers may commit
         self._inflight = 0  # deliveries in mailboxes or running
@@ -141,25 +157,49 @@ class Runtime:
         return self._state
 
     def start(self) -> Runtime:
-        """Start the broker and task-worker threads. Idempotent; a stopped runtime can't restart."""
+        """Start the broker and task-worker threads. Idempotent; a stopped runtime can't restart.
+
+        If a worker cannot be created or a thread cannot be started, ``start()`` raises
+        that error and the runtime stays ``NEW`` with no thread running: sends are still
+        queued, and ``start()`` may be called again (R6).
+        """
         with self._lock:
             if self._state is State.STOPPED:
                 raise ShutdownError("this runtime was shut down; create a new one")
             if self._state is not State.NEW:
                 return self
-            self._state = State.RUNNING
             self._spawn_locked()
+            self._state = State.RUNNING
         return self
 
     def _spawn_locked(self) -> None:
-        # Under the lock, so that a concurrent shutdown() sees every thread it must join.
+        """Create the workers, then start their threads; all of them, or none (R6).
+
+        Under the lock, so that a concurrent shutdown() sees every thread it must join.
+        """
         s = self.settings
-        timeout = float(s.CHANNEL_WORKER_TIMEOUT)
+        timeout = s.CHANNEL_WORKER_TIMEOUT
         brokers, workers = s.MAX_CHANNEL_MESSAGE_BROKER_THREADS, s.MAX_CHANNEL_TASK_WORKER_THREADS
-        self.workers = [self._broker_cls(self, timeout) for _ in range(brokers)]
-        self.workers += [self._worker_cls(self, timeout) for _ in range(workers)]
-        for worker in self.workers:
-            self.pool.spawn(worker._loop)
+        made: list[Worker] = [self._broker_cls(self, timeout) for _ in range(brokers)]
+        made += [self._worker_cls(self, timeout) for _ in range(workers)]
+        for i, worker in enumerate(made):
+            worker.queue_name = "messages" if i < brokers else "ready"  # the role (R4)
+        started = 0
+        try:
+            for worker in made:
+                self.pool.spawn(worker._loop)
+                started += 1
+        except BaseException:
+            # The threads that did start read a stop sentinel and exit; nothing was taken
+            # from the queues that they do not finish (a broker commits before stopping).
+            for worker in made[:started]:
+                self._queue_of(worker).put(STOP)
+            self.pool.retire()
+            raise
+        self.workers = made
+
+    def _queue_of(self, worker: Worker) -> Any:
+        return self._messages if worker.queue_name == "messages" else self._ready
 
     def join(self, timeout: float | None = None) -> bool:
         """Block until every message sent so far is routed and every delivery has finished.
@@ -187,15 +227,7 @@ class Runtime:
         non-droppable messages are delivered.
         """
         self._refuse_from_worker("shutdown")
-        with self._send_lock, self._lock:  # both: no send passes the state check after this
-            if self._state < State.CLOSING:
-                never_started = self._state is State.NEW
-                # Closing before a never-started runtime's threads exist: shutdown began
-                # before anything ran, so its droppable messages are dropped (S3).
-                self._state = State.CLOSING
-                self._emit("shutdown_begin", None, None, "")
-                if never_started:
-                    self._spawn_locked()
+        self._begin_shutdown()
         with self._lock:
             # A handler's send completes before its delivery does, so every accepted
             # message is counted in _seq by the time _inflight can reach zero.
@@ -207,9 +239,115 @@ class Runtime:
                 self._emit("shutdown_end", None, None, "")
         if stopper:
             for worker in self.workers:
-                (self._messages if worker.queue_name == "messages" else self._ready).put(STOP)
+                self._queue_of(worker).put(STOP)
         # Every caller, not only the one that stopped the threads, returns after they exited.
         self.pool.join()
+
+    def _begin_shutdown(self) -> None:
+        """Close the runtime to outside senders; start a never-started one to drain it (S1).
+
+        If its threads cannot be started, nothing will ever drain the queued messages:
+        each is reported dropped (``error``), the runtime is stopped, and the error is
+        raised, so that no later ``shutdown()`` waits for them (R6).
+        """
+        with self._send_lock, self._lock:  # both: no send passes the state check after this
+            if self._state >= State.CLOSING:
+                return
+            never_started = self._state is State.NEW
+            # Closing before a never-started runtime's threads exist: shutdown began
+            # before anything ran, so its droppable messages are dropped (S3).
+            self._state = State.CLOSING
+            self._emit("shutdown_begin", None, None, "")
+            if not never_started:
+                return
+            try:
+                self._spawn_locked()
+            except BaseException:
+                self._abandon_queued_locked()
+                raise
+
+    def _abandon_queued_locked(self) -> None:
+        """No thread will ever run: report every queued message dropped and stop."""
+        stops = 0
+        while self._next_route < self._seq:
+            message = self._messages.get(timeout=0)
+            if message is STOP:  # for a thread of the failed start: it must still get it
+                stops += 1
+                continue
+            self._drop(message, None, "error")
+            self._next_route += 1
+        # Routed by threads of an earlier failed start(): a subscription in the ready
+        # queue is held by no worker, so its mailbox is ours to empty.
+        waiting = []
+        while True:
+            try:
+                item = self._ready.get(timeout=0)
+            except Empty:
+                break
+            if item is STOP:
+                waiting.append(item)
+                continue
+            while item.mailbox:
+                self._drop(item.mailbox.popleft()._copy_or_bare(), item.channel, "error")
+                self._inflight -= 1
+            item.scheduled = False
+        for item in waiting:
+            self._ready.put(item)
+        for _ in range(stops):
+            self._messages.put(STOP)
+        self._state = State.STOPPED
+        self._emit("shutdown_end", None, None, "")
+        self._idle.notify_all()
+
+    def _drain_at_exit(self) -> None:
+        """What interpreter exit does to the default runtime (spec R7).
+
+        Like ``shutdown()``, for at most ``CHANNEL_EXIT_TIMEOUT`` seconds. Whatever is
+        still pending then is dropped and reported (reason ``exit``), and a WARNING says
+        how much, and how many handlers had not returned; those threads die with the
+        process.
+        """
+        if self._state is State.STOPPED or (self._state is State.NEW and self._seq == 0):
+            return
+        try:
+            self._begin_shutdown()
+        except BaseException:  # no thread could start; all reported dropped
+            return
+        bound = self.settings.CHANNEL_EXIT_TIMEOUT
+        if self.join(bound):
+            self.shutdown()
+            return
+        with self._lock:
+            self._exiting = True
+        self.join(min(bound, 1.0) + 0.1)  # the workers drop the rest; a stuck handler stays
+        with self._lock:
+            running = self._drop_behind_stuck_handlers_locked()
+            dropped = self._exit_drops
+        log_safely(
+            logger,
+            WARNING,
+            f"interpreter exit: the default runtime did not drain within {bound:g} s "
+            f"(CHANNEL_EXIT_TIMEOUT); {dropped} pending messages or deliveries were dropped "
+            f"(reason 'exit'), {running} handlers had not returned",
+        )
+        if not running:
+            self.shutdown()
+
+    def _drop_behind_stuck_handlers_locked(self) -> int:
+        """Report what waits behind handlers that do not return; the number of those handlers."""
+        running = 0
+        for worker in self.workers:
+            task = worker._task
+            if task is None:
+                continue
+            running += 1
+            sub = task.subscription
+            waiting = list(sub.mailbox)
+            sub.mailbox.clear()
+            self._inflight -= len(waiting)
+            for message in waiting:
+                self._drop(message._copy_or_bare(), sub.channel, "exit")
+        return running
 
     def __enter__(self) -> Runtime:
         return self.start()
@@ -224,19 +362,20 @@ class Runtime:
     # registry --------------------------------------------------------------------------
     def get_channels(self, topic: str) -> list[Channel]:
         """The channels now subscribed to a topic that matches *topic*."""
-        from refimpl.topics import validate_topic
-
-        validate_topic(topic)
-        return [s.channel for s in self._route(topic, LIVE - 1)]
+        plain = self._topic(topic)
+        return [s.channel for s in self._route(plain, LIVE - 1)]
 
     def _route(self, topic: str, seq: int) -> list[Subscription]:
         """The subscriptions live at *seq* whose topic matches *topic*, in subscription order."""
         with self._index_lock:
             return self._registry.matching(topic, seq)
 
+    def _topic(self, topic: object) -> str:
+        """A topic given to this runtime, validated and as a plain ``str`` (T1, V2)."""
+        return validate_topic(topic)
+
     def _subscribe(self, channel: Channel, handler: Callable[[Message], Any]) -> None:
-        if not callable(handler):
-            raise TypeError(f"a handler must be callable, not {handler!r}")
+        check_handler(handler)
         with self._send_lock:
             if channel._sub is not None:
                 raise RuntimeError("channel is already subscribed")
@@ -319,28 +458,27 @@ class Runtime:
         (no tzinfo, or a tzinfo whose ``utcoffset()`` is None) is local time. The broker
         and the workers then only ever compare aware UTC datetimes.
         """
-        if expiry is None:
-            return None
-        if isinstance(expiry, timedelta):
-            return self._now() + expiry
-        if isinstance(expiry, datetime):
-            if expiry.utcoffset() is None:
-                return self.platform.to_aware(expiry.replace(tzinfo=None))
-            return expiry.astimezone(UTC)
-        raise TypeError(
-            f"expiry must be a datetime, a timedelta or None, not {type(expiry).__name__}"
-        )
+        return deadline(expiry, self._now, self.platform.to_aware)
 
     # used by the workers -----------------------------------------------------------------
     def _emit(
         self, kind: str, message: Message | None, channel: Channel | None, detail: str
     ) -> None:
-        if self._observer is not None:
-            self._observer(kind, message, channel, detail)
+        observer = self._observer
+        if observer is None:
+            return
+        try:
+            observer(kind, message, channel, detail)
+        except BaseException as exc:  # an observer must not break routing or shutdown (R1)
+            if isinstance(exc, self.platform.thread_exit):
+                raise
+            log_safely(logger, ERROR, "the observer raised on %s; ignored", kind, exc_info=exc)
 
     def _drop(self, message: Message, channel: Channel | None, reason: str) -> None:
         message._mark_dropped()
-        logger.debug("dropped %r for %r: %s", message, channel, reason)
+        if self._exiting:
+            self._exit_drops += 1
+        log_safely(logger, DEBUG, "dropped %s for %s: " + reason, message, channel)
         self._emit("drop", message, channel, reason)
 
     def _commit_routes(
@@ -408,6 +546,21 @@ class Runtime:
 # the process-wide default runtime -------------------------------------------------------
 _default: Runtime | None = None
 _default_lock = RealPlatform().lock()
+_exit_hook = False  # the interpreter-exit drain is registered (R7)
+
+
+def _register_exit_hook_locked() -> None:
+    global _exit_hook
+    if not _exit_hook:
+        _exit_hook = True
+        atexit.register(_drain_default_at_exit)
+
+
+def _drain_default_at_exit() -> None:
+    """Runs at interpreter exit, after non-daemon threads ended: drain the default runtime."""
+    runtime = _default
+    if runtime is not None:
+        runtime._drain_at_exit()
 
 
 def default_runtime() -> Runtime:
@@ -416,6 +569,7 @@ def default_runtime() -> Runtime:
     with _default_lock:
         if _default is None or _default.state is State.STOPPED:
             _default = Runtime().start()
+            _register_exit_hook_locked()
         return _default
 
 
@@ -426,4 +580,25 @@ def set_default_runtime(runtime: Runtime | None) -> Runtime | None:
         raise TypeError(f"expected a Runtime, not {runtime!r}")
     with _default_lock:
         old, _default = _default, runtime
+        if runtime is not None:
+            _register_exit_hook_locked()
         return old
+
+
+def check_handler(handler: object) -> None:
+    """``TypeError`` unless *handler* is callable and not a coroutine function (A2)."""
+    if not callable(handler):
+        raise TypeError(f"a handler must be callable, not {safe_repr(handler)}")
+    if _is_async(handler):
+        raise TypeError(
+            f"a handler must be a plain function, not a coroutine function: "
+            f"{safe_repr(handler)} would never be awaited"
+        )
+
+
+def _is_async(handler: object) -> bool:
+    """Whether *handler* is a coroutine function (or an object whose ``__call__`` is one)."""
+    if inspect.iscoroutinefunction(handler):
+        return True
+    call = type(handler).__dict__.get("__call__") if not inspect.isroutine(handler) else None
+    return call is not None and inspect.iscoroutinefunction(call)

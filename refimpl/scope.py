@@ -12,6 +12,7 @@ from logging import getLogger
 from typing import TYPE_CHECKING, Any
 
 from refimpl.channel import Channel
+from refimpl.runtime import check_handler
 
 if TYPE_CHECKING:
     from refimpl.message import Message
@@ -46,8 +47,7 @@ class Scope:
     def subscribe(self, topic: str, handler: Callable[[Message], Any]) -> Channel:
         if self.closed:
             raise RuntimeError("this scope is closed")
-        if not callable(handler):
-            raise TypeError(f"a handler must be callable, not {handler!r}")
+        check_handler(handler)
         channel = Channel(topic, runtime=self._runtime)
 
         def scoped(message: Message) -> None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, fields
 from importlib import import_module
+from numbers import Number
 from typing import Any
+
+from refimpl.topics import plain_str
 
 __all__ = ["Settings", "resolve_class", "resolve_worker_class"]
 
@@ -29,8 +33,13 @@ class Settings:
     #: chanspec's own: messages a broker routes before it commits them to the mailboxes
     #: together (it always commits before it would wait for a message; O2 order holds)
     CHANNEL_ROUTE_BATCH: int = 128
+    #: chanspec's own: seconds the default runtime may spend at interpreter exit draining
+    #: what is still pending, as ``shutdown()`` would (R7); what is left then is reported
+    CHANNEL_EXIT_TIMEOUT: float = 30.0
 
     def __post_init__(self) -> None:
+        # Every value is stored as a plain int, float or str: a subclass with lying
+        # comparisons must not reach the worker threads (V2).
         for name in (
             "MAX_CHANNEL_MESSAGE_BROKER_THREADS",
             "MAX_CHANNEL_TASK_WORKER_THREADS",
@@ -38,15 +47,17 @@ class Settings:
             "CHANNEL_ROUTE_BATCH",
         ):
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be an int >= 1, not {value!r}")
-        timeout = self.CHANNEL_WORKER_TIMEOUT
-        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not timeout > 0:
-            raise ValueError(f"CHANNEL_WORKER_TIMEOUT must be a number > 0, not {timeout!r}")
+            if not isinstance(value, int) or isinstance(value, bool) or int.__int__(value) < 1:
+                raise ValueError(f"{name} must be an int >= 1, not {_show(value)}")
+            object.__setattr__(self, name, int.__int__(value))
+        for name, low in (("CHANNEL_WORKER_TIMEOUT", "> 0"), ("CHANNEL_EXIT_TIMEOUT", ">= 0")):
+            object.__setattr__(self, name, _seconds(name, getattr(self, name), low))
         for name in ("CHANNEL_MESSAGE_BROKER_CLASS", "CHANNEL_TASK_WORKER_CLASS"):
             value = getattr(self, name)
-            if not isinstance(value, (str, type)):
-                raise TypeError(f"{name} must be a dotted path or a class, not {value!r}")
+            if isinstance(value, str):
+                object.__setattr__(self, name, plain_str(value))
+            elif not isinstance(value, type):
+                raise TypeError(f"{name} must be a dotted path or a class, not {_show(value)}")
 
     @classmethod
     def from_any(cls, settings: object) -> Settings:
@@ -57,11 +68,45 @@ class Settings:
             return settings
         names = {f.name for f in fields(cls)}
         if isinstance(settings, Mapping):
-            unknown = sorted(str(k) for k in settings if k not in names)
+            unknown = sorted(_show(k) for k in settings if type(k) is not str or k not in names)
             if unknown:
                 raise TypeError(f"unknown channel settings: {', '.join(unknown)}")
             return cls(**dict(settings))
+        if isinstance(settings, (Number, Collection)):
+            # "abc", [1, 2] or 5 has no settings attributes; reading it as "all defaults"
+            # would hide the mistake (R1).
+            raise TypeError(
+                "settings must be None, a Settings, a mapping or an object with the settings "
+                f"as attributes (such as a module), not {type(settings).__name__}"
+            )
         return cls(**{n: getattr(settings, n) for n in names if hasattr(settings, n)})
+
+
+def _show(value: object) -> str:
+    from refimpl._safe import safe_repr
+
+    text = safe_repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _seconds(name: str, value: object, low: str) -> float:
+    """*value* as plain float seconds: finite, within ``threading.TIMEOUT_MAX``, and *low*.
+
+    Above ``TIMEOUT_MAX`` every blocking ``get`` of a worker would raise
+    ``OverflowError`` (R1); ``inf`` and ``nan`` are not a number of seconds.
+    """
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    number = 0.0
+    if ok:
+        plain = int.__int__(value) if isinstance(value, int) else float.__float__(value)  # type: ignore[arg-type]
+        ok = (plain > 0 if low == "> 0" else plain >= 0) and plain <= threading.TIMEOUT_MAX
+        number = float(plain) if ok else 0.0
+    if not ok:
+        raise ValueError(
+            f"{name} must be a number of seconds {low} and <= threading.TIMEOUT_MAX "
+            f"({threading.TIMEOUT_MAX:g}), not {_show(value)}"
+        )
+    return number
 
 
 def resolve_class(spec: str | type, setting: str) -> type:
@@ -82,10 +127,25 @@ def resolve_class(spec: str | type, setting: str) -> type:
 
 
 def resolve_worker_class(spec: str | type, setting: str) -> type:
-    """``resolve_class``, and the class must derive from ``refimpl.Worker`` (TypeError if not)."""
-    from refimpl.worker import Worker
+    """``resolve_class``, checked for the role *setting* gives it (spec R4; TypeError if not).
+
+    The role comes from the setting, not from the class: a class derived straight from
+    ``refimpl.Worker``, as in the seed's listing ``class TaskWorker(Worker)``, serves the
+    role of the setting that names it. A class derived from the *other* role's class, or
+    one without its own ``run()``, can only hang the runtime, so it is refused here.
+    """
+    from refimpl.worker import MessageBroker, TaskWorker, Worker
 
     found = resolve_class(spec, setting)
+    broker = setting == "CHANNEL_MESSAGE_BROKER_CLASS"
+    own, other = (MessageBroker, TaskWorker) if broker else (TaskWorker, MessageBroker)
+    what = f"derive it from refimpl.{own.__name__} (or from refimpl.Worker, with a run())"
     if not issubclass(found, Worker):
-        raise TypeError(f"{setting}: {found!r} is not a subclass of refimpl.Worker")
+        raise TypeError(f"{setting}: {found.__qualname__} is not a worker class; {what}")
+    if issubclass(found, other):
+        raise TypeError(
+            f"{setting}: {found.__qualname__} is a refimpl.{other.__name__}, the other role; {what}"
+        )
+    if found.run is Worker.run:
+        raise TypeError(f"{setting}: {found.__qualname__} does not define run(); {what}")
     return found

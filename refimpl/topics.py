@@ -42,6 +42,7 @@ __all__ = [
     "literal_prefix",
     "match",
     "pattern_matches",
+    "plain_str",
     "validate_topic",
 ]
 
@@ -64,10 +65,21 @@ def _class_end(topic: str, start: int) -> int:
     return j + 1
 
 
+def plain_str(text: str) -> str:
+    """*text* as a plain ``str``: an instance of a subclass becomes its ``str`` value.
+
+    ``str.__str__`` is the base type's own slot, so none of the subclass's methods runs
+    (spec T1, V2: a subclass whose ``__eq__`` or ``__hash__`` raises or lies must never
+    reach a broker).
+    """
+    return text if type(text) is str else str.__str__(text)
+
+
 def validate_topic(topic: object) -> str:
-    """Return *topic* if it is a well-formed topic; raise ``TypeError``/``TopicError`` if not."""
+    """*topic* as a plain ``str`` if it is well-formed; ``TypeError``/``TopicError`` if not."""
     if not isinstance(topic, str):
-        raise TypeError(f"a topic must be a str, not {type(topic).__name__}: {topic!r}")
+        raise TypeError(f"a topic must be a str, not {type(topic).__name__}")
+    topic = plain_str(topic)
     if not topic:
         raise TopicError("a topic must not be empty")
     i = 0

@@ -6,14 +6,22 @@ and raise ``queue.Empty`` when there was nothing (or the item was dropped). A cu
 class (settings ``CHANNEL_MESSAGE_BROKER_CLASS`` / ``CHANNEL_TASK_WORKER_CLASS``)
 overrides ``run()`` and keeps the guarantees, because the base class, not ``run()``,
 commits a message's routing in send order and hands a subscription back after each
-delivery (spec R4). Nothing a ``run()`` raises ends the thread: it is logged.
+delivery (spec R4). Nothing a ``run()`` raises ends the thread, ``SystemExit`` and
+``KeyboardInterrupt`` included: it is logged, and whatever the failed ``run()`` had
+taken and not delivered is reported dropped with reason ``error`` (D2).
+
+A worker's role (broker or task worker) is the setting that named its class, not the
+class: ``Runtime`` sets ``queue_name`` on each instance. So a class written the seed's
+way, ``class TaskWorker(Worker)``, works in the role it was configured for.
 """
 
 from __future__ import annotations
 
-from logging import getLogger
+from inspect import iscoroutine
+from logging import ERROR, getLogger
 from typing import TYPE_CHECKING, Any
 
+from refimpl._safe import log_safely, safe_repr
 from refimpl._seam import Empty
 from refimpl.runtime import STOP, State, _Stop
 
@@ -30,14 +38,19 @@ __all__ = ["MessageBroker", "Task", "TaskWorker", "Worker"]
 logger = getLogger("refimpl.channels")
 
 
+class _RoleError(TypeError):
+    """A worker asked for the other role's items (a ``Worker`` subclass configured wrongly)."""
+
+
 class Task:
     """One delivery: a subscriber's own copy of a message, for one subscription."""
 
-    __slots__ = ("message", "subscription")
+    __slots__ = ("_handed", "message", "subscription")
 
     def __init__(self, subscription: Subscription, message: Message) -> None:
         self.subscription = subscription
         self.message = message
+        self._handed = False  # the handler was looked up: a failing run() did not skip it
 
     @property
     def channel(self) -> Channel:
@@ -46,6 +59,7 @@ class Task:
     @property
     def handler(self) -> Callable[[Message], Any] | None:
         """The subscription's handler, or None once the channel has unsubscribed."""
+        self._handed = True
         sub = self.subscription
         return sub.handler if sub.active else None
 
@@ -56,7 +70,8 @@ class Task:
 class Worker:
     """Base class of the broker and task-worker threads."""
 
-    #: which queue this worker reads; the shutdown sentinel is put there
+    #: which queue this worker reads, ``"messages"`` or ``"ready"``; the shutdown sentinel
+    #: is put there. ``Runtime`` sets it per instance from the setting that named the class.
     queue_name = "messages"
 
     def __init__(self, runtime: Runtime, timeout: float) -> None:
@@ -88,6 +103,10 @@ class Worker:
     def get_message(self) -> Message:
         """The next message to route, in send order; ``Empty`` on timeout or if it was dropped."""
         rt = self.runtime
+        if self.queue_name != "messages":
+            raise _RoleError("get_message() called by a worker in the task-worker role")
+        if self._message is not None:  # a run() that takes a second message: keep the first
+            self._finish()
         message: Message
         if self._routed:
             try:
@@ -101,6 +120,9 @@ class Worker:
             raise _Stop
         self._message = message
         self._deliveries = []
+        if rt._exiting:  # interpreter exit gave up draining (R7)
+            rt._drop(message, None, "exit")
+            raise Empty
         if message.droppable and not self.running:
             rt._drop(message, None, "shutdown")
             raise Empty
@@ -139,6 +161,13 @@ class Worker:
     def get_task(self) -> Task:
         """The next delivery of a subscription no other worker holds; ``Empty`` on timeout/drop."""
         rt = self.runtime
+        if self.queue_name != "ready":
+            raise _RoleError("get_task() called by a worker in the broker role")
+        task = self._task
+        if task is not None:  # a run() that takes a second task: account for the first
+            if not task._handed:
+                rt._drop(task.message, task.channel, "error")
+            self._finish()
         sub = self._held
         if sub is None:
             sub = rt._ready.get(timeout=self.timeout)
@@ -147,11 +176,18 @@ class Worker:
         origin = sub.mailbox.popleft()
         try:
             message = self.copy_for_subscriber(origin)
-        except Exception:  # a dict subclass whose copy fails: reported, never silent (D2)
+        except BaseException as exc:  # a failing __copy__, even KeyboardInterrupt (D2, V2)
+            if isinstance(exc, rt.platform.thread_exit):
+                raise
             message = origin._bare_copy()
             self._task = Task(sub, message)
-            logger.exception(
-                "could not copy %r for %r; the delivery is dropped", origin, sub.channel
+            log_safely(
+                logger,
+                ERROR,
+                "could not copy %s for %s; the delivery is dropped",
+                origin,
+                sub.channel,
+                exc_info=exc,
             )
             rt._drop(message, sub.channel, "error")
             raise Empty from None
@@ -172,6 +208,8 @@ class Worker:
         message = task.message
         if message.droppable and not self.running:
             return "shutdown"
+        if self.runtime._exiting:
+            return "exit"
         if message.expiry is not None and message.expiry <= self.runtime._now():
             return "expired"
         if not task.subscription.active:
@@ -181,21 +219,58 @@ class Worker:
     # the loop ----------------------------------------------------------------------------
     def _loop(self) -> None:
         rt = self.runtime
+        thread_exit = rt.platform.thread_exit
+        run = self.run
         rt._register_worker_thread()
         try:
             while True:
+                stop = False
                 try:
-                    self.run()
+                    run()
                 except _Stop:
-                    return
+                    stop = True
                 except (Empty, TimeoutError):
                     pass
-                except Exception:
-                    logger.exception("%r: run() raised; the thread goes on", self)
+                except BaseException as exc:  # even SystemExit must not end the thread (R4)
+                    if isinstance(exc, thread_exit):
+                        raise
+                    self._run_failed(exc)
+                    if isinstance(exc, _RoleError):
+                        run = self._role_run()
                 finally:
                     self._finish()
+                if stop:
+                    if self._routed:
+                        self._commit()
+                    return
         finally:
             rt._unregister_worker_thread()
+
+    def _run_failed(self, exc: BaseException) -> None:
+        """Log what ``run()`` raised and report what it had taken but not delivered (D2)."""
+        rt = self.runtime
+        log_safely(logger, ERROR, "%s: run() raised; the thread goes on", self, exc_info=exc)
+        message = self._message
+        if message is not None:
+            scheduled = {sub for sub, _ in self._deliveries}
+            for sub in rt._route(message.topic, message.seq):
+                if sub not in scheduled:
+                    rt._drop(message._copy_or_bare(), sub.channel, "error")
+        task = self._task
+        if task is not None and not task._handed:
+            rt._drop(task.message, task.channel, "error")
+
+    def _role_run(self) -> Callable[[], None]:
+        """The standard ``run()`` of this worker's role, for a class that mistook its role."""
+        standard = MessageBroker.run if self.queue_name == "messages" else TaskWorker.run
+        log_safely(
+            logger,
+            ERROR,
+            "%s: its run() asks for the other role's items; the thread runs the standard "
+            "run() of its role from now on",
+            self,
+        )
+        return lambda: standard(self)  # type: ignore[arg-type]
 
     def _finish(self) -> None:
         message, self._message = self._message, None
@@ -240,7 +315,7 @@ class MessageBroker(Worker):
         for channel in channels:
             self.schedule_task(channel=channel, message=message)
 
-        logger.debug("%s tasks scheduled for %s", len(channels), message)
+        logger.debug("%s tasks scheduled for %s", len(channels), message)  # Message's repr is safe
 
 
 class TaskWorker(Worker):
@@ -250,20 +325,29 @@ class TaskWorker(Worker):
 
     def run(self) -> None:
         task = self.get_task()
+        task._handed = True
         sub = task.subscription
         handler = sub.handler if sub.active else None  # what Task.handler says, inlined
         if handler is None:  # unsubscribed after get_task()'s check: a drop, reported (W3, D2)
             self.runtime._drop(task.message, task.channel, "unsubscribed")
             return
         try:
-            handler(task.message)
+            result = handler(task.message)
+            if result is not None and iscoroutine(result):
+                result.close()  # never awaited: say so instead of a lost RuntimeWarning (A2)
+                raise TypeError("the handler returned a coroutine; it must be a plain function")
         except BaseException as exc:  # even SystemExit must not end a worker thread (H1)
-            logger.exception(
-                "exception was raised while running %r of %r on %r",
+            if isinstance(exc, self.runtime.platform.thread_exit):
+                raise
+            log_safely(
+                logger,
+                ERROR,
+                "exception was raised while running %s of %s on %s",
                 handler,
                 task.channel,
                 task.message,
+                exc_info=exc,
             )
-            self.runtime._emit("error", task.message, task.channel, repr(exc))
+            self.runtime._emit("error", task.message, task.channel, safe_repr(exc))
         finally:
             self._checkpoint("handler_end")

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import greenlet
+
 from refimpl._seam import Empty
 from sim.scheduler import Scheduler, VThread
 
@@ -184,6 +186,9 @@ class SimThread:
 
 class SimPlatform:
     """``refimpl._seam.Platform`` on a ``Scheduler``: every operation is a scheduling point."""
+
+    #: the scheduler's teardown: a worker must not survive it
+    thread_exit: tuple[type[BaseException], ...] = (greenlet.GreenletExit,)
 
     def __init__(self, sched: Scheduler) -> None:
         self.sched = sched
