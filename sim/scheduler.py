@@ -20,6 +20,7 @@ id order, so nothing depends on ``id()``, hashing or the wall clock.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -109,6 +110,9 @@ class Scheduler:
         # changed since (every change goes through spawn, block, wake or _exit).
         self._runnable: list[VThread] | None = None
         self._runnable_ids: list[int] = []
+        #: called once when ``run`` ends, after the teardown (e.g. ``sim.interpose`` deactivates
+        #: its virtual world there); a finalizer's exception is ignored: the run is over
+        self.finalizers: list[Callable[[], None]] = []
 
     # running an execution --------------------------------------------------------------
     def run(self, main: Callable[[], Any]) -> None:
@@ -125,6 +129,9 @@ class Scheduler:
                 nxt.glet.switch()
         finally:
             self._teardown()
+            for finalize in self.finalizers:
+                with contextlib.suppress(Exception):  # the run's own outcome is what counts
+                    finalize()
         if self.failure is not None:
             raise self.failure
         if self.error is not None:

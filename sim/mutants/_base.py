@@ -22,8 +22,7 @@ __all__ = ["SwapRuntime", "live_subscriptions"]
 
 def live_subscriptions(runtime: Runtime, seq: int) -> list[Subscription]:
     """Every subscription live at *seq*, in subscription order (what a scan would see)."""
-    with runtime._index_lock:
-        return runtime._registry.live(seq)
+    return runtime._live_subscriptions(seq)
 
 
 class SwapRuntime(Runtime):

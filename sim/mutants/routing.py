@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+import re
+import warnings
+from collections.abc import Callable
 from fnmatch import fnmatchcase
-from typing import TYPE_CHECKING
+from typing import Any
 
 from refimpl import Channel, Message, MessageBroker, match
-from refimpl.registry import LIVE
-from refimpl.runtime import UNSUBSCRIBE_TOPIC, Runtime
+from refimpl.registry import LIVE, Subscription
+from refimpl.runtime import SUBSCRIBE_TOPIC, UNSUBSCRIBE_TOPIC, Runtime
 from refimpl.topics import is_pattern
 from sim.mutants._base import SwapRuntime, live_subscriptions
-
-if TYPE_CHECKING:
-    from refimpl.registry import Subscription
 
 __all__ = [
     "AsymmetricMatchRuntime",
     "BrokerTimeRoutingRuntime",
     "CaseInsensitiveMatchRuntime",
     "DuplicateOnOverlapRuntime",
+    "RegexByReplacementRuntime",
+    "RegistryRaceRuntime",
     "UnsubscribeKeepsRoutingRuntime",
 ]
 
@@ -112,3 +114,70 @@ class UnsubscribeKeepsRoutingRuntime(Runtime):
                 return
             channel._sub = None  # the bug: no ``sub.active = False``, no ``end``, no retire
         self._send(UNSUBSCRIBE_TOPIC, {"topic": channel.topic}, None, True, False, internal=True)
+
+
+def _as_regex(pattern: str) -> str:
+    # the bug: only the glob characters are translated; '.', '(', '+', '{', '|', '^',
+    # '$' and '\\' keep their regular-expression meaning
+    return pattern.replace("*", ".*").replace("?", ".").replace("[!", "[^")
+
+
+def _regex_match(pattern: str, text: str) -> bool:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # re's "possible nested set"
+        try:
+            return re.fullmatch(_as_regex(pattern), text) is not None
+        except re.error:
+            return False
+
+
+class _RegexBroker(MessageBroker):
+    def get_channels(self, message: Message) -> list[Channel]:
+        topic = message.topic
+        return [
+            s.channel
+            for s in live_subscriptions(self.runtime, message.seq)
+            if s.channel.topic == topic
+            or _regex_match(topic, s.channel.topic)
+            or _regex_match(s.channel.topic, topic)
+        ]
+
+
+class RegexByReplacementRuntime(SwapRuntime):
+    """Bug (T2, T4): a glob is turned into a regular expression by string replacement.
+
+    ``*`` becomes ``.*``, ``?`` becomes ``.`` and ``[!`` becomes ``[^``, nothing is
+    escaped: ``a.b`` matches ``axb``, ``a+`` matches ``aa``, ``(x)`` matches ``x``. It
+    agrees with ``fnmatchcase`` on every topic without such characters.
+    """
+
+    broker_class = _RegexBroker
+
+
+class RegistryRaceRuntime(Runtime):
+    """Bug (W1, D2): an index bucket is updated copy-on-write, its copy made outside the lock.
+
+    ``subscribe()`` copies the subscriptions of its topic's bucket under the index lock,
+    lets go of the lock, and installs the copy plus the new subscription under it again:
+    two concurrent subscribes of one topic each install their own copy, and one of the
+    subscriptions is lost (it receives nothing, silently).
+    """
+
+    def _subscribe(self, channel: Channel, handler: Callable[[Message], Any]) -> None:
+        if not callable(handler):
+            raise TypeError(f"a handler must be callable, not {handler!r}")
+        with self._send_lock:
+            if channel._sub is not None:
+                raise RuntimeError("channel is already subscribed")
+            sub = Subscription(self._next_sub_id, channel, handler, self._seq)
+            self._next_sub_id += 1
+            channel._sub = sub
+        with self._index_lock:
+            self._registry.add(sub)  # makes (or finds) the bucket
+            bucket = sub.bucket
+            assert bucket is not None
+            bucket.subs.remove(sub)
+            old = list(bucket.subs)  # the bug: the copy is taken here ...
+        with self._index_lock:
+            bucket.subs = [*old, sub]  # ... and installed over whatever changed meanwhile
+        self._send(SUBSCRIBE_TOPIC, {"topic": channel.topic}, None, True, False, internal=True)

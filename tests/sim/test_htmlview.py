@@ -93,7 +93,7 @@ def test_the_page_draws_lanes_arrows_and_pins_the_violation(tmp_path: Path) -> N
     assert markers == [v["clause"] for v in violations]
     assert len(re.findall(r'class="witness"', dom)) >= len(violations[0]["witness"])
     OUTPUT.mkdir(parents=True, exist_ok=True)
-    shot = OUTPUT / "unordered_commit-seed10.png"
+    shot = OUTPUT / "unordered_commit-seed26.png"
     _browser(page, tmp_path / "profile", f"--screenshot={shot}")
     assert shot.stat().st_size > 10_000
 
