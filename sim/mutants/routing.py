@@ -9,9 +9,9 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from refimpl import Channel, Message, MessageBroker, match
-from refimpl.registry import LIVE, Subscription
+from refimpl.registry import LIVE, Bucket, Registry, SortedKeys, Subscription
 from refimpl.runtime import SUBSCRIBE_TOPIC, UNSUBSCRIBE_TOPIC, Runtime
-from refimpl.topics import is_pattern
+from refimpl.topics import is_pattern, literal_prefix
 from sim.mutants._base import SwapRuntime, live_subscriptions
 
 __all__ = [
@@ -154,30 +154,82 @@ class RegexByReplacementRuntime(SwapRuntime):
     broker_class = _RegexBroker
 
 
-class RegistryRaceRuntime(Runtime):
-    """Bug (W1, D2): an index bucket is updated copy-on-write, its copy made outside the lock.
+class _TolerantRegistry(Registry):
+    def _drop_bucket(self, bucket: Bucket) -> None:
+        # housekeeping that survives the race below (a lost bucket is not in the map)
+        if bucket.node is None and self._literals.get(bucket.key) is not bucket:
+            return
+        super()._drop_bucket(bucket)
 
-    ``subscribe()`` copies the subscriptions of its topic's bucket under the index lock,
-    lets go of the lock, and installs the copy plus the new subscription under it again:
-    two concurrent subscribes of one topic each install their own copy, and one of the
-    subscriptions is lost (it receives nothing, silently).
+
+class RegistryRaceRuntime(Runtime):
+    """Bug (W1, D2): the index is updated copy-on-write from a copy taken too early.
+
+    ``subscribe()`` and ``unsubscribe()`` first copy the index's topic -> bucket map and
+    their topic's bucket (literal topic) or prefix bucket (pattern), then do their work
+    under the send lock, then install the changed copies: a subscribe concurrent with
+    another subscribe or unsubscribe can be overwritten by the other's older copy and
+    lost (it receives nothing, silently).
     """
+
+    registry_class = _TolerantRegistry
 
     def _subscribe(self, channel: Channel, handler: Callable[[Message], Any]) -> None:
         if not callable(handler):
             raise TypeError(f"a handler must be callable, not {handler!r}")
+        copied = self._copy(channel.topic)  # the bug: the copy is taken here ...
         with self._send_lock:
             if channel._sub is not None:
                 raise RuntimeError("channel is already subscribed")
             sub = Subscription(self._next_sub_id, channel, handler, self._seq)
             self._next_sub_id += 1
             channel._sub = sub
-        with self._index_lock:
-            self._registry.add(sub)  # makes (or finds) the bucket
-            bucket = sub.bucket
-            assert bucket is not None
-            bucket.subs.remove(sub)
-            old = list(bucket.subs)  # the bug: the copy is taken here ...
-        with self._index_lock:
-            bucket.subs = [*old, sub]  # ... and installed over whatever changed meanwhile
+        self._install(copied, sub)  # ... and installed over whatever changed meanwhile
         self._send(SUBSCRIBE_TOPIC, {"topic": channel.topic}, None, True, False, internal=True)
+
+    def _unsubscribe(self, channel: Channel) -> None:
+        copied = self._copy(channel.topic)
+        with self._send_lock:
+            sub = channel._sub
+            if sub is None:
+                return
+            channel._sub = None
+            sub.active = False
+            sub.end = self._seq
+        self._install(copied, None)
+        with self._index_lock:
+            self._registry.retire(sub, self._next_route)
+        self._send(UNSUBSCRIBE_TOPIC, {"topic": channel.topic}, None, True, False, internal=True)
+
+    def _copy(self, topic: str) -> tuple[str, dict[str, Bucket], Bucket | None]:
+        reg = self._registry
+        with self._index_lock:
+            if is_pattern(topic):
+                old = reg._patterns.bucket(literal_prefix(topic))
+                return topic, {}, old
+            return topic, dict(reg._literals), reg._literals.get(topic)
+
+    def _install(
+        self, copied: tuple[str, dict[str, Bucket], Bucket | None], sub: Subscription | None
+    ) -> None:
+        topic, literals, old = copied
+        reg = self._registry
+        key = old.key if old is not None else topic
+        bucket = reg.bucket_class(key)  # a new bucket, copied from the old one
+        if old is not None:
+            bucket.subs = list(old.subs)
+            bucket.ended, bucket.gone, bucket.node = old.ended, old.gone, old.node
+        if sub is not None:
+            bucket.subs.append(sub)
+        with self._index_lock:
+            for indexed in bucket.subs:
+                indexed.bucket = bucket
+            if bucket.node is not None:
+                bucket.node.bucket = bucket
+                return
+            if bucket.subs:
+                literals[topic] = bucket
+            reg._literals = literals
+            reg._keys = SortedKeys()
+            for known in sorted(literals):
+                reg._keys.add(known)
