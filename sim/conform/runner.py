@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sim.adapters import load_adapter
-from sim.explore import judge
 from sim.history import History
+from sim.lines.plan import plan_run
 from sim.oracle import check
+from sim.runs import judge
 from sim.scenario import Scenario
-from sim.strategies import make_strategy
 from sim.trace import Trace, record
 
 __all__ = [
@@ -97,7 +97,7 @@ def open_calls(history: History) -> list[str]:
     return [name for _, name in sorted(pending.values())]
 
 
-def liveness(history: History, seconds: float, where: str, after: str = "") -> tuple[str, str]:
+def liveness(history: History, bound: str, where: str, after: str = "") -> tuple[str, str]:
     """(clause, text) of a run that did not finish: the first call that never returned.
 
     *after*: the call the driver made after the history ended (its clean-up shutdown).
@@ -105,7 +105,7 @@ def liveness(history: History, seconds: float, where: str, after: str = "") -> t
     stuck = open_calls(history)
     what = stuck[0] if stuck else after or "the run"
     clause = LIVENESS_CLAUSE.get(what, "S1")
-    return clause, f"liveness: {what} did not return ({where}, bound {seconds:g} s)"
+    return clause, f"liveness: {what} did not return ({where}, bound {bound})"
 
 
 @dataclass
@@ -164,7 +164,7 @@ def _found_in_trace(trace: Trace, history: History, bound: int) -> dict[str, str
         found.setdefault(v["clause"], v["text"])
     status = trace.outcome["status"]
     if status in ("deadlock", "livelock", "error"):
-        clause, text = liveness(history, bound, f"{status} in simulation")
+        clause, text = liveness(history, f"{bound} steps", f"{status} in simulation")
         if status == "error":
             text = f"{text}: {trace.error}"
         elif trace.error:
@@ -181,11 +181,16 @@ def simulate(
     *,
     max_steps: int = 100_000,
     wall: float = 60.0,
+    lines: str = "",
 ) -> Run:
-    """One simulated schedule, judged; a run that blocks the real process is a liveness finding."""
+    """One simulated schedule, judged; a run that blocks the real process is a liveness finding.
+
+    *lines* is ``--preempt-lines`` (empty: the adapter's default; see ``sim.lines.plan``).
+    """
 
     def play() -> Trace:
-        return record(scenario, impl, make_strategy(strategy, seed), seed, max_steps, judge)
+        chosen, points = plan_run(impl, strategy, seed, scenario, lines, max_steps)
+        return record(scenario, impl, chosen, seed, max_steps, judge, lines=points)
 
     try:
         trace = bounded(play, wall, "a simulated run")
@@ -250,11 +255,12 @@ def real(
         history = bounded(play, wall, "a real-thread run")
     except Hung:
         history = stats.get("history") or History()
-        clause, text = liveness(history, wall, "on real threads", str(stats.get("cleanup", "")))
+        after = str(stats.get("cleanup", ""))
+        clause, text = liveness(history, f"{wall:g} s", "on real threads", after)
         return Run(scenario, history, {clause: text}, "real", "real", seed, hung=True)
     except RealRunError as exc:
         history = exc.history or History()
-        clause, text = liveness(history, wall, "on real threads")
+        clause, text = liveness(history, f"{wall:g} s", "on real threads")
         found[clause] = f"{text}: {exc}"
         return Run(scenario, history, found, "real", "real", seed)
     except Exception as exc:  # the implementation raised where it must not

@@ -17,6 +17,8 @@ from bench import (
     blocking,
     bugfinding,
     fanout,
+    interposed,
+    lines,
     long_topics,
     memory,
     oracle_speed,
@@ -74,6 +76,8 @@ def test_registry_names_every_measurement_once() -> None:
         "oracle",
         "mutants",
         "reorder",
+        "lines",
+        "interposed",
         "memory",
         "scaling",
         "long_topics",
@@ -185,6 +189,19 @@ def test_long_topics_tiny() -> None:
     m = long_topics.measure(count=20, length=300)
     figures = check_measurement(m, "long_topics")
     assert figures["long_topics.peak_growth_mib"].met is not None
+@pytest.mark.settrace
+def test_lines_tiny() -> None:
+    m = lines.measure(executions=3, peer_executions=2, budget=20)
+    figures = check_measurement(m, "lines")
+    assert figures["lines.double_subscribe_executions"].met  # found by race-directed mode
+    assert m.raw["points"]["race"]["points"] == 3 * 2 * (3 * lines.programs.ROUNDS + 1)
+
+
+def test_interposed_tiny() -> None:
+    m = interposed.measure(schedules=2)
+    check_measurement(m, "interposed")
+    raw = m.raw
+    assert raw["interposed"]["steps"] > 0 and raw["seam"]["steps"] > 0
 
 
 def test_memory_tiny() -> None:
