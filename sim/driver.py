@@ -117,6 +117,9 @@ class _WatchedPlatform(SimPlatform):
         return super().start_thread(name, body)
 
 
+_NO_LOCK = nullcontext()  # reusable: one shared instance instead of one per record
+
+
 class SimEnv:
     def __init__(self, sched: Scheduler) -> None:
         self.sched = sched
@@ -165,7 +168,7 @@ class SimEnv:
         return ""
 
     def atomic(self) -> AbstractContextManager[Any]:
-        return nullcontext()
+        return _NO_LOCK  # one thread runs at a time: nothing to lock
 
     def expiry_value(self, expiry: Expiry) -> timedelta | datetime:
         # the virtual clock, read without a scheduling point (the driver adds none)
