@@ -82,6 +82,8 @@ class _Stop(Exception):
 
 STOP: Any = object()  # the sentinel put into the queues at the end of shutdown
 
+#: the longest a wait may be told to last (``threading.TIMEOUT_MAX`` on every platform)
+_WAIT_MAX = 1e9
 _PLATFORM_METHODS = ("lock", "condition", "queue", "now", "to_aware", "start_thread", "ident")
 
 
@@ -201,7 +203,16 @@ class Runtime:
         Must not be called from a handler (it would wait for itself): RuntimeError.
         """
         self._refuse_from_worker("join")
-        deadline = None if timeout is None else self._now() + timedelta(seconds=timeout)
+        deadline = None
+        if timeout is not None:
+            if not isinstance(timeout, (int, float)) or isinstance(timeout, bool):
+                raise TypeError(
+                    f"timeout must be a number of seconds or None, not {safe_repr(timeout)}"
+                )
+            if timeout != timeout:
+                raise ValueError("timeout must be a number of seconds, not nan")
+            seconds = float(max(0.0, min(timeout, _WAIT_MAX)))  # inf and 10**400 too
+            deadline = self._now() + timedelta(seconds=seconds)
         with self._lock:
             while not self._is_idle():
                 left = None if deadline is None else (deadline - self._now()).total_seconds()

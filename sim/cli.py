@@ -1,7 +1,9 @@
 """``python -m sim``: run seeds, replay traces, run campaigns, mutants and conformance.
 
 Every failure printed comes with a one-line command that reproduces it. Exit status is
-0 when everything passed, 1 on a violation, divergence or failed run, 2 on bad usage.
+0 when everything passed, 1 on a violation, divergence or failed run, 2 on bad usage:
+then one line on stderr, before anything runs (``sim.inputs`` checks values, output
+paths, scenario and trace files up front).
 """
 
 from __future__ import annotations
@@ -9,11 +11,26 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from sim.inputs import (
+    InputError,
+    OneLineParser,
+    impl_name,
+    non_negative_int,
+    output_dir,
+    output_file,
+    positive_int,
+    seed,
+    seed_range,
+    strategies,
+    tolerance,
+)
 
 if TYPE_CHECKING:
     from sim.explore import RunSpec
@@ -21,17 +38,6 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 TRACE_DIR = Path("traces")
-
-
-def _seeds(text: str) -> list[int]:
-    """``N`` or ``A..B`` (inclusive)."""
-    if ".." in text:
-        lo, hi = text.split("..", 1)
-        a, b = int(lo), int(hi)
-        if b < a:
-            raise argparse.ArgumentTypeError(f"empty seed range {text!r}")
-        return list(range(a, b + 1))
-    return [int(text)]
 
 
 def _jobs(text: str) -> int:
@@ -47,6 +53,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--impl",
         default="refimpl",
+        type=impl_name,
         help="refimpl | mutant:NAME | lona | lona-1worker | module:factory",
     )
     p.add_argument(
@@ -62,7 +69,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         help="task workers (default: drawn per seed, 1-4)",
     )
     p.add_argument(
-        "--max-steps", type=int, default=200_000, help="step limit (livelock) per schedule"
+        "--max-steps", type=positive_int, default=200_000, help="step limit (livelock) per schedule"
     )
     p.add_argument(
         "--jobs", type=_jobs, default=2, help="processes, or 'auto' for every core (default 2)"
@@ -74,19 +81,22 @@ def _add_common(p: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m sim", description=__doc__)
+    parser = OneLineParser(prog="python -m sim", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run seeds under a strategy and check every schedule")
     group = run.add_mutually_exclusive_group()
-    group.add_argument("--seed", type=int)
-    group.add_argument("--seeds", type=_seeds)
+    group.add_argument("--seed", type=seed)
+    group.add_argument("--seeds", type=seed_range, help="N or A..B (inclusive), seeds >= 0")
     run.add_argument("--strategy", default="random", choices=("random", "pct", "exhaustive"))
     run.add_argument(
-        "--preemption-bound", type=int, default=2, help="exhaustive: preemptions per schedule"
+        "--preemption-bound",
+        type=non_negative_int,
+        default=2,
+        help="exhaustive: preemptions per schedule",
     )
     run.add_argument(
-        "--budget", type=int, default=2000, help="exhaustive: schedules per seed at most"
+        "--budget", type=positive_int, default=2000, help="exhaustive: schedules per seed at most"
     )
     run.add_argument("--trace-out", help="write this (single-seed) run's trace here, pass or fail")
     run.add_argument("--scenario", help="play this scenario file (JSON) instead of generated ones")
@@ -110,13 +120,13 @@ def _parser() -> argparse.ArgumentParser:
     camp = sub.add_parser(
         "campaign", help="the main job: many seeds, random and PCT, all configurations"
     )
-    camp.add_argument("--seeds", type=_seeds, default=_seeds("0..39999"))
+    camp.add_argument("--seeds", type=seed_range, default=seed_range("0..39999"))
     camp.add_argument(
         "--fresh",
         action="store_true",
         help="shift the seed range by a random offset (printed), to explore new seeds each run",
     )
-    camp.add_argument("--strategies", default="random,pct")
+    camp.add_argument("--strategies", type=strategies, default=strategies("random,pct"))
     camp.add_argument(
         "--shard",
         metavar="I/N",
@@ -133,7 +143,13 @@ def _parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("replay", help="re-execute a trace, print its timeline, check it")
     rep.add_argument("file")
     rep.add_argument("--steps", action="store_true", help="one row per scheduling step")
-    rep.add_argument("--width", type=int, default=18)
+    rep.add_argument("--width", type=positive_int, default=18)
+    rep.add_argument(
+        "--impl",
+        type=impl_name,
+        help="run the trace against this implementation; needed when the trace names one "
+        "that is not a registered adapter (a trace never chooses code to import)",
+    )
     rep.add_argument("--html", metavar="OUT.html", help="also write the run as an HTML page")
 
     chk = sub.add_parser(
@@ -144,30 +160,76 @@ def _parser() -> argparse.ArgumentParser:
     chk.add_argument("--html", metavar="OUT.html", help="also write the history as an HTML page")
     chk.add_argument(
         "--tolerance",
-        type=float,
+        type=tolerance,
         help="clock tolerance in seconds for the expiry rules (default: the file header's)",
     )
 
     mut = sub.add_parser("mutants", help="run the suite's checks against every mutant: a table")
     mut.add_argument(
-        "--budget", type=int, default=400, help="seeds per strategy at most, per mutant"
+        "--budget", type=positive_int, default=400, help="seeds per strategy at most, per mutant"
     )
     mut.add_argument("--json", help="also write the table as JSON here")
 
     conf = sub.add_parser(
         "conform", help="clause-by-clause conformance report for an implementation"
     )
-    conf.add_argument("--impl", required=True)
+    conf.add_argument("--impl", required=True, type=impl_name)
     conf.add_argument("--report", help="write the JSON report here")
-    conf.add_argument("--budget", type=int, default=300, help="simulated schedules per strategy")
+    conf.add_argument(
+        "--budget", type=positive_int, default=300, help="simulated schedules per strategy"
+    )
     conf.add_argument("--trace-dir", default=str(TRACE_DIR))
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = _parser().parse_args(_negative_values(sys.argv[1:] if argv is None else argv))
     logging.getLogger("refimpl").setLevel(logging.CRITICAL)
     logging.getLogger("lona").setLevel(logging.CRITICAL)
+    try:
+        _check_outputs(args)
+        return _dispatch(args)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _negative_values(argv: Sequence[str]) -> list[str]:
+    """``--seeds -3..-1`` as ``--seeds=-3..-1``: argparse would read the value as an option,
+    and report "expected one argument" instead of why a negative seed is refused."""
+    out: list[str] = []
+    for token in argv:
+        if out and out[-1] in ("--seed", "--seeds") and re.fullmatch(r"-\d[\d.\-]*", token):
+            out[-1] = f"{out[-1]}={token}"
+        else:
+            out.append(token)
+    return out
+
+
+#: (argument, what, kind): outputs checked before any run, so no result is lost at the end
+_OUTPUTS = (
+    ("trace_out", "--trace-out", "file"),
+    ("record", "--record", "file"),
+    ("report", "--report", "file"),
+    ("json", "--json", "file"),
+    ("html", "--html", "file"),
+    ("trace_dir", "--trace-dir", "dir"),
+)
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    for name, what, kind in _OUTPUTS:
+        path = getattr(args, name, None)
+        if path:
+            (output_file if kind == "file" else output_dir)(path, what)
+    scenario = getattr(args, "scenario", None)
+    if scenario:
+        from sim.inputs import scenario_file
+
+        scenario_file(scenario)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
         return _cmd_run(args)
     if args.command == "campaign":
@@ -188,26 +250,38 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from sim.explore import RunSpec, campaign, explore_exhaustive, progress_printer, run_one
+    from sim.explore import (
+        RunSpec,
+        SeedSpecs,
+        campaign,
+        explore_exhaustive,
+        progress_printer,
+        run_one,
+    )
 
-    seeds: list[int] = [args.seed] if args.seed is not None else (args.seeds or [0])
+    seeds = range(args.seed, args.seed + 1) if args.seed is not None else (args.seeds or range(1))
     trace_dir = Path(args.trace_dir)
-    specs = [
-        RunSpec(
-            s,
-            args.impl,
-            args.strategy,
-            args.brokers,
-            args.workers,
-            args.max_steps,
-            args.size or "s",
-            args.scenario or "",
-        )
-        for s in seeds
-    ]
+    specs = SeedSpecs(
+        seeds,
+        partial(
+            RunSpec,
+            impl=args.impl,
+            strategy=args.strategy,
+            brokers=args.brokers,
+            workers=args.workers,
+            max_steps=args.max_steps,
+            size=args.size or "s",
+            scenario_file=args.scenario or "",
+        ),
+    )
     if args.record and not (args.real and len(specs) == 1):
-        print("error: --record needs --real and one run (one seed)", file=sys.stderr)
-        return 2
+        raise InputError("--record needs --real and one run (one seed)")
+    simulated_once = not (args.real or args.determinism or args.strategy == "exhaustive")
+    if args.trace_out and not (simulated_once and len(specs) == 1):
+        raise InputError(
+            "--trace-out needs one seed, simulated with --strategy random or pct "
+            "(not --real, --determinism or exhaustive)"
+        )
     if args.real:
         return _real(specs, args.record)
     if args.determinism:
@@ -260,7 +334,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 1 if summary.failures else 0
 
 
-def _real(specs: list[RunSpec], record: str | None = None) -> int:
+def _real(specs: Sequence[RunSpec], record: str | None = None) -> int:
     """Each spec's scenario on real threads, judged by the oracle (clock tolerance 5 s)."""
     from sim import jsonl
     from sim.adapters import load_adapter
@@ -293,7 +367,7 @@ def _real(specs: list[RunSpec], record: str | None = None) -> int:
     return 1 if bad else 0
 
 
-def _determinism(specs: list[RunSpec]) -> int:
+def _determinism(specs: Sequence[RunSpec]) -> int:
     """Run each spec twice; any difference between the two traces is a harness bug."""
     from sim.explore import judge
     from sim.strategies import make_strategy
@@ -325,18 +399,17 @@ def _cmd_campaign(args: argparse.Namespace) -> int:
     try:
         i, n = parse_shard(args.shard) if args.shard else (1, 1)
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    strategies = [s for s in args.strategies.split(",") if s]
+        raise InputError(str(exc)) from None
+    chosen = args.strategies
     sizes = [args.size] if args.size else ["s", "l"]
     if args.fresh:
         import secrets
 
         offset = secrets.randbelow(10**9) * 100_000  # the only randomness: which seeds, printed
-        args.seeds = [s + offset for s in args.seeds]
+        args.seeds = range(args.seeds.start + offset, args.seeds.stop + offset)
         print(f"fresh seeds {args.seeds[0]}..{args.seeds[-1]}", flush=True)
-    specs = campaign_specs(
-        args.seeds, args.impl, strategies, sizes, args.brokers, args.workers, args.max_steps
+    specs: Sequence[RunSpec] = campaign_specs(
+        args.seeds, args.impl, chosen, sizes, args.brokers, args.workers, args.max_steps
     )
     if n > 1:
         specs = shard(specs, i, n)
@@ -347,7 +420,7 @@ def _cmd_campaign(args: argparse.Namespace) -> int:
         identity = {
             "seeds": [args.seeds[0], args.seeds[-1], len(args.seeds)],
             "impl": args.impl,
-            "strategies": strategies,
+            "strategies": chosen,
             "sizes": sizes,
             "brokers": args.brokers,
             "workers": args.workers,
@@ -425,15 +498,16 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 def _cmd_replay(args: argparse.Namespace) -> int:
     from sim.explore import judge
+    from sim.inputs import adapter_for_trace
     from sim.trace import TraceFormatError, load, replay, timeline
 
     try:
         trace = load(args.file)
     except (OSError, TraceFormatError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        raise InputError(str(exc)) from None
+    adapter = adapter_for_trace(trace.impl, args.impl)  # before anything is printed
     print(timeline(trace, steps=args.steps, width=args.width).rstrip("\n"))
-    result = replay(trace, judge)
+    result = replay(trace, judge, adapter=adapter)
     if not result.ok:
         print("DIVERGED: the replay is not the recorded execution")
         for line in result.divergences[:10]:

@@ -13,14 +13,13 @@ so its summary does not depend on which process finished first.
 from __future__ import annotations
 
 import hashlib
-import json
 import multiprocessing
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from sim.generate import GenConfig, scenario_from_seed
 from sim.history import History
@@ -35,6 +34,7 @@ __all__ = [
     "CampaignSummary",
     "RunResult",
     "RunSpec",
+    "SeedSpecs",
     "campaign",
     "explore_exhaustive",
     "judge",
@@ -73,7 +73,9 @@ class RunSpec:
 
     def scenario(self) -> Scenario:
         if self.scenario_file:
-            loaded = Scenario.from_json(json.loads(Path(self.scenario_file).read_text("utf-8")))
+            from sim.inputs import scenario_file
+
+            loaded = scenario_file(self.scenario_file)  # every field checked (InputError)
             if self.brokers is not None or self.workers is not None:
                 loaded = loaded.with_config(
                     self.brokers or loaded.brokers, self.workers or loaded.workers
@@ -285,7 +287,8 @@ def campaign(
     """Run every spec (on *jobs* processes); results in spec order."""
     started = time.perf_counter()
     summary = CampaignSummary()
-    packed = [(s, str(trace_dir) if trace_dir else None) for s in specs]
+    # a generator, so that a long seed range is never materialised (SeedSpecs)
+    packed = ((s, str(trace_dir) if trace_dir else None) for s in specs)
     results: Iterable[RunResult]
     if jobs > 1 and len(specs) > 1:
         pool = multiprocessing.get_context("fork").Pool(jobs)
@@ -314,10 +317,11 @@ def campaign_specs(
     brokers: int | None = None,
     workers: int | None = None,
     max_steps: int = 200_000,
-) -> list[RunSpec]:
+) -> SeedSpecs:
     """The runs of a campaign, in its fixed order: strategies and sizes alternate by seed."""
-    return [
-        RunSpec(
+
+    def spec(seed: int) -> RunSpec:
+        return RunSpec(
             seed,
             impl,
             strategies[seed % len(strategies)],
@@ -326,8 +330,37 @@ def campaign_specs(
             max_steps,
             sizes[(seed // len(strategies)) % len(sizes)],
         )
-        for seed in seeds
-    ]
+
+    return SeedSpecs(seeds, spec)
+
+
+class SeedSpecs(Sequence[RunSpec]):
+    """The ``RunSpec`` of each seed of *seeds*, made only when asked for.
+
+    ``--seeds 0..1000000000`` is a ``range``; so is every slice of this view (a shard):
+    a run over a billion seeds starts at once and holds one spec per run in flight.
+    """
+
+    def __init__(self, seeds: Sequence[int], make: Callable[[int], RunSpec]) -> None:
+        self.seeds = seeds
+        self.make = make
+
+    def __len__(self) -> int:
+        return len(self.seeds)
+
+    @overload
+    def __getitem__(self, index: int) -> RunSpec: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> SeedSpecs: ...
+
+    def __getitem__(self, index: int | slice) -> RunSpec | SeedSpecs:
+        if isinstance(index, slice):
+            return SeedSpecs(self.seeds[index], self.make)
+        return self.make(self.seeds[index])
+
+    def __iter__(self) -> Iterator[RunSpec]:
+        return map(self.make, self.seeds)
 
 
 def jobs_count(text: str) -> int:
