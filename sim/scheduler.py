@@ -20,6 +20,7 @@ id order, so nothing depends on ``id()``, hashing or the wall clock.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -105,6 +106,9 @@ class Scheduler:
         self._hub: greenlet.greenlet | None = None
         self._tearing_down = False
         self._joiners: dict[int, list[VThread]] = {}
+        #: called once when ``run`` ends, after the teardown (e.g. ``sim.interpose`` deactivates
+        #: its virtual world there); a finalizer's exception is ignored: the run is over
+        self.finalizers: list[Callable[[], None]] = []
 
     # running an execution --------------------------------------------------------------
     def run(self, main: Callable[[], Any]) -> None:
@@ -121,6 +125,9 @@ class Scheduler:
                 nxt.glet.switch()
         finally:
             self._teardown()
+            for finalize in self.finalizers:
+                with contextlib.suppress(Exception):  # the run's own outcome is what counts
+                    finalize()
         if self.failure is not None:
             raise self.failure
         if self.error is not None:

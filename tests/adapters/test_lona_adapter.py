@@ -1,7 +1,8 @@
 """The Lona adapter: Lona 1.16.2's own channel code, driven in simulation and on real threads.
 
-Besides the adapter's own contract (isolation, restoring Lona's globals, determinism,
-settle, observed drops) these tests pin down Lona behaviours the harness must be able to
+Besides the adapter's own contract (isolation: every session has its own copy of
+``lona.channels``, the imported one is never touched; determinism, settle, observed drops)
+these tests pin down Lona behaviours the harness must be able to
 show, with the seeds that show them: reordering with several task workers (O2),
 concurrent invocations of one handler (O3), a broker killed by a tz-aware expiry (V2),
 shutdown that does not drain (S2), a sibling copy's drop marking the others (E4), and
@@ -23,7 +24,8 @@ import pytest
 
 from sim.adapters import load_adapter
 from sim.adapters.base import Report
-from sim.adapters.lona_adapter import LonaAdapter, LonaSession, close_live_session
+from sim.adapters.lona_adapter import LonaAdapter, LonaSystem
+from sim.adapters.unmodified import Unmodified
 from sim.driver import play_real, play_sim
 from sim.history import History
 from sim.primitives import EPOCH, SimPlatform
@@ -38,23 +40,21 @@ CHAT_SENDS = (
 )
 
 
-class Capturing(LonaAdapter):
-    """Keeps the sessions it opens, so a test can read ``dead_workers`` after a run."""
+def lona(one_worker: bool = False, settle_timeout: float = 10.0) -> Unmodified:
+    return Unmodified(LonaAdapter(one_worker, settle_timeout))
+
+
+class Capturing(Unmodified):
+    """Keeps the Lona systems it opens, so a test can read ``dead_workers`` after a run."""
 
     def __init__(self, one_worker: bool = False, settle_timeout: float = 10.0) -> None:
-        super().__init__(one_worker, settle_timeout)
-        self.sessions: list[LonaSession] = []
+        super().__init__(LonaAdapter(one_worker, settle_timeout))
+        self.sessions: list[LonaSystem] = []
 
-    def open(self, settings: dict[str, Any], platform: Any, report: Report) -> LonaSession:
+    def open(self, settings: dict[str, Any], platform: Any, report: Report) -> Any:
         session = super().open(settings, platform, report)
-        self.sessions.append(session)
+        self.sessions.append(session.system)
         return session
-
-
-@pytest.fixture(autouse=True)
-def _no_session_left() -> Any:
-    yield
-    close_live_session()  # a failed test must not leave Lona's globals swapped
 
 
 def starts(history: History, sub: int | None = None) -> list[tuple[int, int]]:
@@ -104,7 +104,8 @@ def in_sim(body: Any, seed: int = 0) -> Scheduler:
 def test_names_and_loading() -> None:
     assert load_adapter("lona").name == "lona"
     one = load_adapter("lona-1worker")
-    assert one.name == "lona-1worker" and isinstance(one, LonaAdapter) and one.one_worker
+    assert one.name == "lona-1worker" and isinstance(one, Unmodified)
+    assert isinstance(one.adapter, LonaAdapter) and one.adapter.one_worker
 
 
 @pytest.mark.spec("W1", "D1", "O1", "O2", "C1", "C2", "C3")
@@ -132,15 +133,15 @@ def test_one_worker_delivers_everything_in_order(seed: int) -> None:
 @pytest.mark.parametrize("seed", [3, 11])
 def test_same_seed_same_history(seed: int) -> None:
     scenario = Scenario(CHAT, CHAT_SENDS, workers=4)
-    first, s1 = play_sim(scenario, LonaAdapter(), RandomWalk(seed))
-    second, s2 = play_sim(scenario, LonaAdapter(), RandomWalk(seed))
+    first, s1 = play_sim(scenario, lona(), RandomWalk(seed))
+    second, s2 = play_sim(scenario, lona(), RandomWalk(seed))
     assert first.dumps() == second.dumps()
     assert (s1.decisions, s1.log, s1.time) == (s2.decisions, s2.log, s2.time)
 
 
 def test_different_seeds_explore_different_interleavings() -> None:
     scenario = Scenario(CHAT, CHAT_SENDS, workers=4)
-    histories = {play_sim(scenario, LonaAdapter(), RandomWalk(s))[0].dumps() for s in range(8)}
+    histories = {play_sim(scenario, lona(), RandomWalk(s))[0].dumps() for s in range(8)}
     assert len(histories) > 1
 
 
@@ -149,49 +150,47 @@ def lona_state() -> tuple[Any, ...]:
     return (cls._channels, cls._messages, cls._tasks, cls._lock)
 
 
-def test_lona_state_is_restored_after_the_session() -> None:
-    channel_class = lona_channels.Channel
+def test_sessions_use_their_own_copy_of_lona_channels() -> None:
+    """The imported ``lona.channels`` is never touched: each session loads its own copy, so its
+    class-level registry, queues and lock are fresh (and virtual in simulation)."""
     before = lona_state()
-    registry = dict(channel_class._channels)
-    logger = logging.getLogger("lona.channels")
-    level, filters = logger.level, list(logger.filters)
-    seen: dict[str, Any] = {}
-
-    class Peek(LonaAdapter):
-        def open(self, settings: dict[str, Any], platform: Any, report: Report) -> LonaSession:
-            session = super().open(settings, platform, report)
-            seen["datetime"] = lona_channels.datetime
-            seen["messages"] = channel_class._messages
-            return session
-
-    play_sim(Scenario(CHAT, CHAT_SENDS), Peek(), RandomWalk(0))
-    assert seen["datetime"] is not datetime and seen["messages"] is not before[1]  # swapped...
-    assert all(a is b for a, b in zip(lona_state(), before, strict=True))  # ...and back
-    assert channel_class._channels == registry
+    registry = dict(lona_channels.Channel._channels)
+    adapter = Capturing()
+    play_sim(Scenario(CHAT, CHAT_SENDS), adapter, RandomWalk(0))
+    play_sim(Scenario(CHAT, CHAT_SENDS, shutdown=False), adapter, RandomWalk(0))
+    first, second = adapter.sessions
+    assert first.mod is not lona_channels and first.mod is not second.mod
+    assert first.mod.Channel._messages is not second.mod.Channel._messages
+    assert first.mod.Channel._messages is not before[1]
+    assert all(a is b for a, b in zip(lona_state(), before, strict=True))
+    assert lona_channels.Channel._channels == registry
     assert lona_channels.datetime is datetime
-    assert (logger.level, logger.filters) == (level, filters)
 
 
-def test_one_session_at_a_time_and_a_finished_simulation_is_released() -> None:
-    real = LonaAdapter().open({"CHANNEL_WORKER_TIMEOUT": 0.05}, None, lambda *a: None)
-    with pytest.raises(RuntimeError, match="already live"):
-        LonaAdapter().open({}, None, lambda *a: None)
-    real.shutdown()
-    # A simulated run that never shuts down leaves its session live, but its scheduler has
-    # finished: the next open closes it.
-    play_sim(Scenario(CHAT, CHAT_SENDS, shutdown=False), LonaAdapter(), RandomWalk(0))
-    assert lona_channels.datetime is not datetime
-    history, _ = play_sim(Scenario(CHAT, CHAT_SENDS), LonaAdapter(), RandomWalk(0))
-    assert len(starts(history)) == 12
-    assert lona_channels.datetime is datetime
+def test_sessions_are_independent_even_on_real_threads_at_once() -> None:
+    got: list[list[Any]] = [[], []]
+    sessions = [lona().open({"CHANNEL_WORKER_TIMEOUT": 0.05}, None, lambda *a: None) for _ in got]
+    try:
+        for session, inbox in zip(sessions, got, strict=True):
+            session.start()
+            session.subscribe(session.channel("t"), lambda _, data, box=inbox: box.append(data))
+        sessions[0].send(sessions[0].channel("t"), {"_id": 0}, None, False, False)
+        sessions[1].send(sessions[1].channel("t"), {"_id": 1}, None, False, False)
+        for session in sessions:
+            session.settle()
+    finally:
+        for session in sessions:
+            session.shutdown()
+    assert got == [[{"_id": 0}], [{"_id": 1}]]
 
 
 def test_simulated_queue_lock_and_clock() -> None:
     seen: dict[str, Any] = {}
 
     def body(platform: SimPlatform) -> None:
-        session = LonaAdapter().open({}, platform, lambda *a: None)
-        messages = lona_channels.Channel._messages
+        session = lona().open({}, platform, lambda *a: None)
+        mod = session.system.mod
+        messages = mod.Channel._messages
         with pytest.raises(queue.Empty):
             messages.get(block=False)
         with pytest.raises(queue.Empty):
@@ -202,25 +201,25 @@ def test_simulated_queue_lock_and_clock() -> None:
         seen["empty"] = messages.empty()
         with pytest.raises(ValueError):
             messages.task_done()
-        now = lona_channels.datetime.now()
+        now = mod.datetime.now()
         seen["now"] = now
         seen["expected"] = (EPOCH + timedelta(seconds=platform.sched.time)).replace(tzinfo=None)
-        seen["lock"] = type(lona_channels.Channel._lock).__name__
+        seen["lock"] = type(mod.Channel._lock).__module__
         session.shutdown()
 
     sched = in_sim(body)
     assert seen["after_timeout"] == 2.5
     assert seen["empty"] is True
     assert seen["now"] == seen["expected"] and seen["now"].tzinfo is None
-    assert seen["lock"] == "SimLock"
+    assert seen["lock"] == "sim.interpose.vthread"
     kinds = [kind for _, kind in sched.log]
-    assert "empty lona messages" in kinds and "clock" in kinds
+    assert any(k.startswith("acquire tests.adapters.test_lona_adapter:") for k in kinds)
 
 
 @pytest.mark.spec("W1", "D1", "O2")
 def test_real_threads_one_worker_delivers_everything_in_order() -> None:
     scenario = Scenario(CHAT, CHAT_SENDS, timeout=0.05)
-    history = play_real(scenario, LonaAdapter(one_worker=True))
+    history = play_real(scenario, lona(one_worker=True))
     assert sorted(starts(history)) == [(m, s) for m in range(6) for s in (0, 1)]
     assert in_order(history, 0) and in_order(history, 1)
     assert lona_channels.datetime is datetime
@@ -230,7 +229,7 @@ def test_real_threads_one_worker_delivers_everything_in_order() -> None:
 def test_real_threads_four_workers_deliver_exactly_once_and_settle_waits() -> None:
     channels = (ChannelSpec("t", sleep=3.0), ChannelSpec("t"))  # 3 scenario s = 30 ms
     scenario = Scenario(channels, ((Send(0), Send(1), Send(0), Settle()),), workers=4, timeout=0.05)
-    history = play_real(scenario, LonaAdapter())
+    history = play_real(scenario, lona())
     assert sorted(starts(history)) == [(m, s) for m in range(3) for s in (0, 1)]
     settled = next(e.index for e in history.events if e.kind == "settle_ret")
     assert all(e.index < settled for e in history.events if e.kind == "end")
@@ -241,8 +240,8 @@ def test_real_session_left_open_does_not_hang_interpreter_exit() -> None:
     # before concurrent.futures joins the pool threads.
     code = textwrap.dedent(
         """
-        from sim.adapters.lona_adapter import LonaAdapter
-        session = LonaAdapter().open({"CHANNEL_WORKER_TIMEOUT": 0.05}, None, lambda *a: None)
+        from sim.adapters import load_adapter
+        session = load_adapter("lona").open({"CHANNEL_WORKER_TIMEOUT": 0.05}, None, lambda *a: None)
         session.start()
         """
     )
@@ -262,21 +261,21 @@ def test_four_task_workers_reorder_one_subscription() -> None:
     reordered = [
         seed
         for seed in range(40)
-        if not in_order(play_sim(scenario, LonaAdapter(), RandomWalk(seed))[0], 0)
+        if not in_order(play_sim(scenario, lona(), RandomWalk(seed))[0], 0)
     ]
     assert reordered, "no reordering in 40 seeds"
     assert reordered[0] <= 5  # seed 1 at the time of writing: starts of msgs 1, 0, 2, 3
     for seed in reordered[:5]:  # the same seeds with Lona's safe configuration keep the order
-        history, _ = play_sim(scenario, LonaAdapter(one_worker=True), RandomWalk(seed))
+        history, _ = play_sim(scenario, lona(one_worker=True), RandomWalk(seed))
         assert in_order(history, 0) and len(starts(history)) == 4
 
 
 @pytest.mark.spec("O3")
 def test_four_task_workers_run_one_handler_concurrently() -> None:
     scenario = Scenario(SLOW, FOUR_SENDS, workers=4)
-    history, _ = play_sim(scenario, LonaAdapter(), RandomWalk(0))
+    history, _ = play_sim(scenario, lona(), RandomWalk(0))
     assert overlapping(history, 0)
-    history, _ = play_sim(scenario, LonaAdapter(one_worker=True), RandomWalk(0))
+    history, _ = play_sim(scenario, lona(one_worker=True), RandomWalk(0))
     assert not overlapping(history, 0)
 
 
@@ -285,7 +284,8 @@ def test_tz_aware_expiry_kills_the_broker_in_simulation() -> None:
     seen: dict[str, Any] = {}
 
     def body(platform: SimPlatform) -> None:
-        session = LonaAdapter(one_worker=True).open({}, platform, lambda *a: None)
+        session = lona(one_worker=True).open({}, platform, lambda *a: None)
+        system = session.system
         session.start()
         received: list[dict[str, Any]] = []
         session.subscribe(session.channel("t"), received.append)
@@ -294,8 +294,8 @@ def test_tz_aware_expiry_kills_the_broker_in_simulation() -> None:
         session.send(sender, {"_id": 1}, None, False, False)
         with pytest.raises(TimeoutError, match="dead workers: MessageBroker-0") as error:
             session.settle()
-        seen.update(received=received, dead=list(session.dead_workers), error=error.value)
-        seen.update(unfinished=session.unfinished, time=platform.sched.time)
+        seen.update(received=received, dead=list(system.dead_workers), error=error.value)
+        seen.update(unfinished=system.unfinished, time=platform.sched.time)
         session.shutdown()
 
     sched = in_sim(body)
@@ -311,8 +311,9 @@ def test_tz_aware_expiry_kills_the_broker_in_simulation() -> None:
 
 @pytest.mark.spec("V2")
 def test_tz_aware_expiry_kills_the_broker_on_real_threads() -> None:
-    adapter = LonaAdapter(one_worker=True, settle_timeout=0.5)
-    session = adapter.open({"CHANNEL_WORKER_TIMEOUT": 0.05}, None, lambda *a: None)
+    session = lona(one_worker=True, settle_timeout=0.5).open(
+        {"CHANNEL_WORKER_TIMEOUT": 0.05}, None, lambda *a: None
+    )
     try:
         session.start()
         received: list[dict[str, Any]] = []
@@ -322,7 +323,7 @@ def test_tz_aware_expiry_kills_the_broker_on_real_threads() -> None:
         session.send(sender, {"_id": 1}, None, False, False)
         with pytest.raises(TimeoutError, match="MessageBroker-0"):
             session.settle()
-        assert [d.kind for d in session.dead_workers] == ["MessageBroker"]
+        assert [d.kind for d in session.system.dead_workers] == ["MessageBroker"]
         assert received == []
     finally:
         session.shutdown()
@@ -334,7 +335,7 @@ def test_routing_time_expiry_drop_is_reported_for_the_whole_message(
 ) -> None:
     scenario = Scenario((ChannelSpec("t"),), ((Send(0, expiry=0.0), Send(0), Settle()),), workers=1)
     for seed in range(5):
-        history, _ = play_sim(scenario, LonaAdapter(), RandomWalk(seed))
+        history, _ = play_sim(scenario, lona(), RandomWalk(seed))
         assert drops(history) == [(0, -1, "expired")]
         assert starts(history) == [(1, 0)]
     # the DEBUG level the adapter needs does not leak into logging output
@@ -353,7 +354,7 @@ def test_task_time_expiry_drop_is_reported_per_copy_and_marks_the_sibling() -> N
     sends = ((Send(0), Send(0, expiry=1.0), Advance(3.0), Settle()),)
     scenario = Scenario(channels, sends, workers=1)
     for seed in range(5):
-        history, _ = play_sim(scenario, LonaAdapter(), RandomWalk(seed))
+        history, _ = play_sim(scenario, lona(), RandomWalk(seed))
         assert starts(history) == [(0, 0), (0, 1)]
         assert drops(history) == [(1, 0, "expired"), (1, 1, "dropped")]
         assert all(e.time == 2.0 for e in history.events if e.kind == "drop")
@@ -365,7 +366,7 @@ def test_droppable_messages_are_dropped_on_shutdown_and_reported() -> None:
     scenario = Scenario((ChannelSpec("t"),), sends, workers=1)
     routing = task = False
     for seed in range(20):
-        history, _ = play_sim(scenario, LonaAdapter(), RandomWalk(seed))
+        history, _ = play_sim(scenario, lona(), RandomWalk(seed))
         assert {reason for _, _, reason in drops(history)} <= {"shutdown"}
         routing |= any(sub == -1 for _, sub, _ in drops(history))
         task |= any(sub == 0 for _, sub, _ in drops(history))
@@ -424,7 +425,7 @@ def test_messages_sent_before_unsubscribe_are_lost_silently() -> None:
     """
     skipped = nobody = False
     for seed in range(8):
-        history, _ = play_sim(UNSUBSCRIBING, LonaAdapter(), RandomWalk(seed))
+        history, _ = play_sim(UNSUBSCRIBING, lona(), RandomWalk(seed))
         assert not drops(history)
         routed, started = routes(history), {m for m, _ in starts(history)}
         skipped |= any(n == 1 and m not in started for m, n in routed.items())
@@ -447,7 +448,7 @@ def test_real_settle_counts_tasks_skipped_after_unsubscribe() -> None:
     )
     skipped = 0
     for _ in range(3):
-        history = play_real(scenario, LonaAdapter(settle_timeout=5.0))
+        history = play_real(scenario, lona(settle_timeout=5.0))
         kinds = [e.kind for e in history.events]
         assert kinds[-3:] == ["settle_ret", "shutdown_call", "shutdown_ret"]  # no TimeoutError
         started = {m for m, _ in starts(history)}

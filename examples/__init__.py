@@ -1,0 +1,1 @@
+"""Worked examples of checking implementations that chanspec did not write."""

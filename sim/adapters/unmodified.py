@@ -1,0 +1,178 @@
+"""Adapter protocol version 2: an unmodified implementation, run under the scheduler.
+
+A version-2 adapter names the modules to load (``modules``) and maps the channel API; it
+never sees a platform. ``Unmodified(adapter)`` wraps it into a version-1 adapter for the
+driver: in simulation it activates the virtual world on the execution's scheduler
+(``sim.interpose.begin``) and loads private copies of ``modules`` over the virtual standard
+library; on real threads it loads private copies over the real one. Either way every
+session gets fresh module state, so sessions never share class-level globals.
+
+The version-2 methods (``system`` is whatever ``open`` returned; see
+``specs/adapter-protocol.md`` for the contract and a worked example):
+
+=======================================================  =====================================
+``name``, ``modules``                                     attributes; also ``protocol = 2``
+``open(mods, settings, report) -> system``                build it; ``mods["pkg.mod"]``
+``start(system)``                                         optional: start its threads
+``channel(system, topic) -> handle``                      a new, unsubscribed channel object
+``subscribe(system, handle, handler)``                    ``handler(topic, data)`` per delivery
+``unsubscribe(system, handle)``
+``send(system, handle, data, expiry, local, droppable)``  returns the seq (int/str) or None
+``shutdown(system)``
+``settle(system)``                                        optional, real threads: wait for idle
+``close(system)``                                         optional: release what ``open`` took
+=======================================================  =====================================
+
+In simulation the wrapper adds one scheduling point before every delivery (as a real
+thread may be preempted between taking a delivery and the handler's first line), logged
+with the implementation's line that calls the handler.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from refimpl._seam import Platform
+from sim import interpose
+from sim.adapters.base import Handler, Report
+from sim.interpose.vthread import serial
+
+__all__ = ["REQUIRED", "Unmodified", "is_v2"]
+
+__chanspec_virtual__ = True  # a delivery point is logged at the implementation's line
+
+REQUIRED = ("name", "modules", "open", "channel", "subscribe", "unsubscribe", "send", "shutdown")
+_QUIET_PERIOD = 0.2  #: real seconds without a delivery before the default settle returns
+_SETTLE_LIMIT = 10.0
+
+
+def is_v2(adapter: object) -> bool:
+    return getattr(adapter, "protocol", 1) == 2
+
+
+class _Delivery:
+    """The handler given to the implementation: a point, then the driver's handler."""
+
+    __slots__ = ("_hash", "calls", "handler", "running", "sim")
+
+    def __init__(self, handler: Handler, sim: bool) -> None:
+        self.handler = handler
+        self.sim = sim
+        self.calls = 0
+        self.running = 0
+        self._hash = serial()
+
+    def __hash__(self) -> int:  # sets of handlers iterate in an order free of addresses
+        return self._hash
+
+    def __call__(self, topic: str, data: dict[str, Any]) -> None:
+        self.calls += 1
+        self.running += 1
+        try:
+            if self.sim:
+                interpose.point("deliver")
+            self.handler(topic, data)
+        finally:
+            self.running -= 1
+
+
+class _Session:
+    def __init__(self, adapter: Any, system: Any, sim: bool) -> None:
+        self.adapter = adapter
+        self.system = system
+        self.sim = sim
+        self.deliveries: list[_Delivery] = []
+        self._closed = False
+
+    def start(self) -> None:
+        start = getattr(self.adapter, "start", None)
+        if start is not None:
+            start(self.system)
+
+    def channel(self, topic: str) -> Any:
+        return self.adapter.channel(self.system, topic)
+
+    def subscribe(self, channel: Any, handler: Handler) -> None:
+        delivery = _Delivery(handler, self.sim)
+        self.deliveries.append(delivery)
+        self.adapter.subscribe(self.system, channel, delivery)
+
+    def unsubscribe(self, channel: Any) -> None:
+        self.adapter.unsubscribe(self.system, channel)
+
+    def send(
+        self,
+        channel: Any,
+        data: dict[str, Any],
+        expiry: timedelta | None,
+        local: bool,
+        droppable: bool,
+    ) -> str:
+        seq = self.adapter.send(self.system, channel, data, expiry, local, droppable)
+        return "" if seq is None else str(seq)
+
+    def settle(self) -> None:
+        settle = getattr(self.adapter, "settle", None)
+        if settle is not None:
+            settle(self.system)
+            return
+        # No settle in the adapter: wait until no delivery happened for a quiet period.
+        deadline = time.monotonic() + _SETTLE_LIMIT
+        last = -1
+        while time.monotonic() < deadline:
+            now = sum(d.calls for d in self.deliveries)
+            if now == last and not any(d.running for d in self.deliveries):
+                return
+            last = now
+            time.sleep(_QUIET_PERIOD)
+
+    def shutdown(self) -> None:
+        self.adapter.shutdown(self.system)
+        if not self.sim:
+            self.close()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        close: Callable[[Any], None] | None = getattr(self.adapter, "close", None)
+        if close is not None:
+            close(self.system)
+
+
+class Unmodified:
+    """A version-2 adapter presented as a version-1 one (``sim.adapters.base.Adapter``)."""
+
+    def __init__(self, adapter: Any) -> None:
+        missing = [name for name in REQUIRED if not hasattr(adapter, name)]
+        if missing:
+            raise TypeError(
+                f"{type(adapter).__name__} declares adapter protocol 2 but lacks "
+                f"{', '.join(missing)} (see specs/adapter-protocol.md)"
+            )
+        if isinstance(adapter.modules, str) or not adapter.modules:
+            raise TypeError("an adapter's 'modules' must be a non-empty list of module names")
+        self.adapter = adapter
+        self.name: str = adapter.name
+
+    def open(self, settings: dict[str, Any], platform: Platform | None, report: Report) -> Any:
+        sched = getattr(platform, "sched", None)
+        if platform is not None and sched is None:
+            raise TypeError("an unmodified implementation runs on a SimPlatform or real threads")
+        holder: list[_Session] = []
+
+        def close() -> None:
+            for session in holder:
+                session.close()
+
+        if sched is not None:
+            interpose.begin(sched, on_end=[close])
+            mods = interpose.private(self.adapter.modules)
+        else:
+            mods = interpose.real_private(self.adapter.modules)
+        system = self.adapter.open(mods, settings, report)
+        holder.append(_Session(self.adapter, system, sched is not None))
+        return holder[0]
