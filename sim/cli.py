@@ -183,7 +183,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(_negative_values(sys.argv[1:] if argv is None else argv))
+    given = list(sys.argv[1:] if argv is None else argv)
+    quirk = next((t for t in given if re.fullmatch(r"--[\w-]+=--", t)), None)
+    if quirk is not None:  # argparse would take [] for it, unchecked, and run
+        print(f"python -m sim: error: {quirk}: '--' is not a value", file=sys.stderr)
+        return 2
+    args = _parser().parse_args(_negative_values(given))
     logging.getLogger("refimpl").setLevel(logging.CRITICAL)
     logging.getLogger("lona").setLevel(logging.CRITICAL)
     try:
@@ -397,7 +402,7 @@ def _cmd_campaign(args: argparse.Namespace) -> int:
     from sim.shard import parse_shard, report, shard
 
     try:
-        i, n = parse_shard(args.shard) if args.shard else (1, 1)
+        i, n = parse_shard(args.shard) if args.shard is not None else (1, 1)
     except ValueError as exc:
         raise InputError(str(exc)) from None
     chosen = args.strategies

@@ -31,6 +31,7 @@ from refimpl.topics import match
 from sim.explore import judge
 from sim.generate import GenConfig, scenario_from_seed
 from sim.history import History
+from sim.inputs import replay_command
 from sim.oracle import CLAUSES, check
 from sim.scenario import ChannelSpec, Scenario, Send, Settle, Subscribe
 from sim.strategies import make_strategy
@@ -368,7 +369,7 @@ def _counterexample(
         seed=seed,
         preemptions=trace.preemptions,
         trace_path=str(path),
-        replay=f"python -m sim replay {path}",
+        replay=replay_command(path, impl),
         differs_from_refimpl=first_difference(trace, reference),
     )
 

@@ -133,7 +133,9 @@ class RunResult:
 
     def replay_command(self) -> str:
         if self.trace_path:
-            return f"python -m sim replay {self.trace_path}"
+            from sim.inputs import replay_command
+
+            return replay_command(self.trace_path, self.spec.impl)
         return self.spec.command()
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "positive_int",
     "read_json",
     "registered",
+    "replay_command",
     "scenario_file",
     "scenario_from_json",
     "seed",
@@ -160,6 +161,16 @@ def registered(name: object) -> bool:
 
         return name.split(":", 1)[1] in MUTANTS
     return False
+
+
+def replay_command(path: object, impl: str) -> str:
+    """The one-line command that replays the trace at *path* of implementation *impl*.
+
+    A trace of a ``module:factory`` implementation replays only with ``--impl`` (the file
+    cannot choose code to import), so the command says it.
+    """
+    command = f"python -m sim replay {path}"
+    return command if registered(impl) else f"{command} --impl {impl}"
 
 
 def adapter_for_trace(name: str, explicit: str | None = None) -> Any:

@@ -19,6 +19,7 @@ from typing import Any
 from sim.adapters import load_adapter
 from sim.driver import play_real
 from sim.explore import judge
+from sim.inputs import replay_command
 from sim.oracle import check
 from sim.scenario import Scenario
 from sim.scheduler import SchedulingStrategy
@@ -65,7 +66,7 @@ def check_sim(
         lines += [f"  [{v['clause']}] {v['text']}" for v in outcome.get("violations", [])]
         if trace.error:
             lines.append(f"  {trace.error}")
-        lines.append(f"replay: python -m sim replay {path}")
+        lines.append(f"replay: {replay_command(path, impl)}")
         raise PropertyFailure("\n".join(lines))
     return trace
 
