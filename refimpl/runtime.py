@@ -445,15 +445,11 @@ class Runtime:
         with self._send_lock:
             if self._send_refused():
                 if internal:
-                    return owned_message(
-                        topic, data, deadline, local, droppable, -1, self._now
-                    )
+                    return owned_message(topic, data, deadline, local, droppable, -1, self._now)
                 raise ShutdownError(
                     f"cannot send to {topic!r}: the runtime is {self._state.name.lower()}"
                 )
-            message = owned_message(
-                topic, data, deadline, local, droppable, self._seq, self._now
-            )
+            message = owned_message(topic, data, deadline, local, droppable, self._seq, self._now)
             message._payload = payload
             message._snapshot = self._snapshot
             self._seq += 1

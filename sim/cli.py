@@ -14,9 +14,10 @@ import logging
 import re
 import sys
 from collections.abc import Sequence
-from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from sim.runs import MAX_STEPS
 
 from sim.inputs import (
     InputError,
@@ -34,6 +35,7 @@ from sim.inputs import (
 
 if TYPE_CHECKING:
     from sim.explore import RunSpec
+    from sim.scenario import Scenario
 
 __all__ = ["main"]
 
@@ -69,7 +71,10 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         help="task workers (default: drawn per seed, 1-4)",
     )
     p.add_argument(
-        "--max-steps", type=positive_int, default=200_000, help="step limit (livelock) per schedule"
+        "--max-steps",
+        type=positive_int,
+        default=MAX_STEPS,
+        help="step limit (livelock) per schedule",
     )
     p.add_argument(
         "--jobs", type=_jobs, default=2, help="processes, or 'auto' for every core (default 2)"
@@ -78,6 +83,36 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--size", choices=("s", "l"), default=None, help="scenario size (campaign default: both)"
     )
+    _add_lines(p)
+
+
+def _add_lines(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--preempt-lines",
+        metavar="MODULE[,MODULE]",
+        default="",
+        help="a scheduling point before each line of these modules ('none': off; "
+        "default: the adapter's preempt_lines)",
+    )
+
+
+def _lines_error(impl: str, preempt_lines: str, strategy: str = "") -> str | None:
+    """Why this combination of --preempt-lines and strategy cannot run, or None."""
+    from sim.lines import LineTracingUnavailable, check_available
+    from sim.lines.config import module_file
+    from sim.lines.plan import modules_for
+
+    try:
+        modules = modules_for(impl, preempt_lines)
+        for module in modules:
+            module_file(module)
+        if strategy == "race" and not modules:
+            return f"--strategy race needs --preempt-lines (the adapter of {impl!r} names none)"
+        if modules:
+            check_available()
+    except (ValueError, LineTracingUnavailable) as exc:
+        return str(exc)
+    return None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -88,7 +123,9 @@ def _parser() -> argparse.ArgumentParser:
     group = run.add_mutually_exclusive_group()
     group.add_argument("--seed", type=seed)
     group.add_argument("--seeds", type=seed_range, help="N or A..B (inclusive), seeds >= 0")
-    run.add_argument("--strategy", default="random", choices=("random", "pct", "exhaustive"))
+    run.add_argument(
+        "--strategy", default="random", choices=("random", "pct", "race", "exhaustive")
+    )
     run.add_argument(
         "--preemption-bound",
         type=non_negative_int,
@@ -176,9 +213,23 @@ def _parser() -> argparse.ArgumentParser:
     conf.add_argument("--impl", required=True, type=impl_name)
     conf.add_argument("--report", help="write the JSON report here")
     conf.add_argument(
-        "--budget", type=positive_int, default=300, help="simulated schedules per strategy"
+        "--budget",
+        type=positive_int,
+        default=None,
+        help="simulated schedules per strategy (default: sim.conform.DEFAULT_BUDGET)",
     )
     conf.add_argument("--trace-dir", default=str(TRACE_DIR))
+    _add_lines(conf)
+    conf.add_argument(
+        "--real-only",
+        action="store_true",
+        help="real threads only (automatic when the adapter declines simulation)",
+    )
+    conf.add_argument(
+        "--fresh",
+        action="store_true",
+        help="shift the seeds by a random offset (printed), as make sim does",
+    )
     return parser
 
 
@@ -249,9 +300,22 @@ def _dispatch(args: argparse.Namespace) -> int:
         from sim.mutation import main as mutants_main
 
         return mutants_main(args.budget, args.json)
+    from sim.conform import DEFAULT_BUDGET
     from sim.conform import main as conform_main
 
-    return conform_main(args.impl, args.report, args.budget, Path(args.trace_dir))
+    error = _lines_error(args.impl, args.preempt_lines)
+    if error is not None:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return conform_main(
+        args.impl,
+        args.report,
+        DEFAULT_BUDGET if args.budget is None else args.budget,
+        Path(args.trace_dir),
+        real_only=args.real_only,
+        fresh=args.fresh,
+        lines=args.preempt_lines,
+    )
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -277,8 +341,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
             max_steps=args.max_steps,
             size=args.size or "s",
             scenario_file=args.scenario or "",
+            preempt_lines=args.preempt_lines,
         ),
     )
+    if not args.real:
+        error = _lines_error(args.impl, args.preempt_lines, args.strategy)
+        if error is not None:
+            raise InputError(error)
+    elif args.preempt_lines and args.preempt_lines != "none":
+        raise InputError("--preempt-lines applies to simulated runs, not --real")
     if args.record and not (args.real and len(specs) == 1):
         raise InputError("--record needs --real and one run (one seed)")
     simulated_once = not (args.real or args.determinism or args.strategy == "exhaustive")
@@ -307,18 +378,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if len(specs) == 1:
         result = run_one(specs[0], trace_dir, keep=False)
         if args.trace_out:
-            from sim.explore import judge
-            from sim.strategies import make_strategy
+            from sim.runs import judge
             from sim.trace import record
 
             spec = specs[0]
+            scenario = spec.scenario()
+            strategy, lines = spec.plan(scenario)
             trace = record(
-                spec.scenario(),
-                spec.impl,
-                make_strategy(spec.strategy, spec.seed),
-                spec.seed,
-                spec.max_steps,
-                judge,
+                scenario, spec.impl, strategy, spec.seed, spec.max_steps, judge, lines=lines
             )
             Path(args.trace_out).write_text(trace.dumps(), encoding="utf-8")
             result.trace_path = args.trace_out
@@ -340,53 +407,55 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _real(specs: Sequence[RunSpec], record: str | None = None) -> int:
-    """Each spec's scenario on real threads, judged by the oracle (clock tolerance 5 s)."""
+    """Each spec's scenario on real threads, judged by the oracle (with its clock tolerance)."""
     from sim import jsonl
-    from sim.adapters import load_adapter
-    from sim.driver import RealEnv, play_real
-    from sim.oracle import check
+    from sim.runs import REAL_TOLERANCE, run_real
 
     bad = 0
     for spec in specs:
-        env = RealEnv()
-        try:
-            history = play_real(spec.scenario(), load_adapter(spec.impl), env=env)
-        except Exception as exc:  # a run that cannot finish is a finding too
+        run = run_real(spec.scenario(), spec.impl)
+        if run.verdict is None:  # a run that cannot finish is a finding too
             bad += 1
-            print(f"seed {spec.seed} on real threads: ERROR: {exc}")
+            print(f"seed {spec.seed} on real threads: ERROR: {run.error}")
             print(f"  rerun: {spec.command()} --real")
             continue
         if record:
+            options = {"impl": spec.impl, "thread_names": run.thread_names}
             try:
-                jsonl.save(record, history, impl=spec.impl, thread_names=env.names, tolerance=5.0)
+                jsonl.save(record, run.history, tolerance=REAL_TOLERANCE, **options)
             except OSError as exc:
                 print(f"error: cannot write {record}: {exc.strerror or exc}", file=sys.stderr)
                 return 2
             print(f"history written to {record} (python -m sim check {record})")
-        verdict = check(history, tolerance=5.0)
-        print(f"seed {spec.seed} on real threads: {'ok' if verdict.ok else 'VIOLATED'}")
-        if not verdict.ok:
+        print(f"seed {spec.seed} on real threads: {'ok' if run.ok else 'VIOLATED'}")
+        if not run.ok:
             bad += 1
-            print(verdict.summary())
+            print(run.summary())
             print(f"  rerun: {spec.command()} --real")
     return 1 if bad else 0
 
 
 def _determinism(specs: Sequence[RunSpec]) -> int:
     """Run each spec twice; any difference between the two traces is a harness bug."""
-    from sim.explore import judge
-    from sim.strategies import make_strategy
+    from sim.runs import judge
     from sim.trace import determinism_check
 
     bad = 0
     for spec in specs:
+        scenario = spec.scenario()
+        lines = spec.plan(scenario)[1]
+
+        def fresh(_seed: int, spec: RunSpec = spec, scenario: Scenario = scenario) -> Any:
+            return spec.plan(scenario)[0]  # the race plan is memoised: same lines both times
+
         result = determinism_check(
-            spec.scenario(),
+            scenario,
             spec.impl,
-            partial(make_strategy, spec.strategy),
+            fresh,
             spec.seed,
             spec.max_steps,
             judge,
+            lines=lines,
         )
         if result.ok:
             print(f"seed {spec.seed}: deterministic ({result.original.steps} steps, twice)")
@@ -407,6 +476,10 @@ def _cmd_campaign(args: argparse.Namespace) -> int:
         raise InputError(str(exc)) from None
     chosen = args.strategies
     sizes = [args.size] if args.size else ["s", "l"]
+    error = _lines_error(args.impl, args.preempt_lines, "race" if "race" in chosen else "")
+    if error is not None:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if args.fresh:
         import secrets
 
@@ -414,7 +487,14 @@ def _cmd_campaign(args: argparse.Namespace) -> int:
         args.seeds = range(args.seeds.start + offset, args.seeds.stop + offset)
         print(f"fresh seeds {args.seeds[0]}..{args.seeds[-1]}", flush=True)
     specs: Sequence[RunSpec] = campaign_specs(
-        args.seeds, args.impl, chosen, sizes, args.brokers, args.workers, args.max_steps
+        args.seeds,
+        args.impl,
+        chosen,
+        sizes,
+        args.brokers,
+        args.workers,
+        args.max_steps,
+        args.preempt_lines,
     )
     if n > 1:
         specs = shard(specs, i, n)
@@ -430,6 +510,7 @@ def _cmd_campaign(args: argparse.Namespace) -> int:
             "brokers": args.brokers,
             "workers": args.workers,
             "max_steps": args.max_steps,
+            **({"preempt_lines": args.preempt_lines} if args.preempt_lines else {}),
         }
         try:
             Path(args.report).write_text(
@@ -502,8 +583,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from sim.explore import judge
     from sim.inputs import adapter_for_trace
+    from sim.runs import judge
     from sim.trace import TraceFormatError, load, replay, timeline
 
     try:

@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import Any, overload
 
 from sim.generate import GenConfig, scenario_from_seed
-from sim.history import History
-from sim.oracle import CLAUSES, check
+from sim.lines.config import LinePoints
+from sim.lines.plan import modules_for, plan_run
+from sim.oracle import CLAUSES
+from sim.runs import MAX_STEPS, judge
 from sim.scenario import Scenario
-from sim.scheduler import Scheduler
-from sim.strategies import make_strategy
+from sim.scheduler import SchedulingStrategy
 from sim.strategies.exhaustive import Exhaustive
 from sim.trace import Trace, record
 
@@ -37,7 +38,6 @@ __all__ = [
     "SeedSpecs",
     "campaign",
     "explore_exhaustive",
-    "judge",
     "run_one",
 ]
 
@@ -48,18 +48,6 @@ SIZES: dict[str, GenConfig] = {
 }
 
 
-def judge(history: History, sched: Scheduler | None, error: BaseException | None) -> dict[str, Any]:
-    """The trace outcome of one run: the execution's own status, then the oracle's verdict."""
-    verdict = check(history, complete=error is None)
-    if error is not None:
-        from sim.trace import default_outcome
-
-        status = default_outcome(history, sched, error)["status"]
-    else:
-        status = "ok" if verdict.ok else "violation"
-    return {"status": status, "violations": [v.to_json() for v in verdict.violations]}
-
-
 @dataclass(frozen=True)
 class RunSpec:
     seed: int
@@ -67,9 +55,10 @@ class RunSpec:
     strategy: str = "random"
     brokers: int | None = None
     workers: int | None = None
-    max_steps: int = 200_000
+    max_steps: int = MAX_STEPS
     size: str = "s"
     scenario_file: str = ""  #: play this scenario (JSON) instead of generating one from the seed
+    preempt_lines: str = ""  #: ``--preempt-lines``: modules, ``none``, or "" (adapter's default)
 
     def scenario(self) -> Scenario:
         if self.scenario_file:
@@ -93,13 +82,21 @@ class RunSpec:
             parts.append(f"--brokers {self.brokers}")
         if self.workers is not None:
             parts.append(f"--workers {self.workers}")
-        if self.max_steps != 200_000:
+        if self.max_steps != MAX_STEPS:
             parts.append(f"--max-steps {self.max_steps}")
         if self.size != "s":
             parts.append(f"--size {self.size}")
         if self.scenario_file:
             parts.append(f"--scenario {self.scenario_file}")
+        if self.preempt_lines:
+            parts.append(f"--preempt-lines {self.preempt_lines}")
         return " ".join(parts)
+
+    def plan(self, scenario: Scenario) -> tuple[SchedulingStrategy, LinePoints | None]:
+        """This run's strategy and line points (``sim.lines.plan``)."""
+        return plan_run(
+            self.impl, self.strategy, self.seed, scenario, self.preempt_lines, self.max_steps
+        )
 
     def trace_name(self) -> str:
         impl = self.impl.replace(":", "-").replace("/", "-")
@@ -170,14 +167,9 @@ def _result(spec: RunSpec, trace: Trace, trace_dir: Path | None, keep: bool) -> 
 
 def run_one(spec: RunSpec, trace_dir: Path | None = None, keep: bool = False) -> RunResult:
     """Run one spec; write its trace under *trace_dir* if it failed (or always, with *keep*)."""
-    trace = record(
-        spec.scenario(),
-        spec.impl,
-        make_strategy(spec.strategy, spec.seed),
-        spec.seed,
-        spec.max_steps,
-        judge,
-    )
+    scenario = spec.scenario()
+    strategy, lines = spec.plan(scenario)
+    trace = record(scenario, spec.impl, strategy, spec.seed, spec.max_steps, judge, lines=lines)
     return _result(spec, trace, trace_dir, keep)
 
 
@@ -201,6 +193,8 @@ def explore_exhaustive(
 ) -> ExhaustiveResult:
     """Every schedule of the seed's (small) scenario with at most *preemption_bound* preemptions."""
     scenario = scenario_from_seed(spec.seed, GenConfig(spec.brokers, spec.workers, 2, 2, 2))
+    modules = modules_for(spec.impl, spec.preempt_lines)
+    lines = LinePoints.of(modules) if modules else None
     explorer = Exhaustive(preemption_bound, max_executions)
     results: list[RunResult] = []
     for n, execution in enumerate(explorer.executions()):
@@ -217,6 +211,7 @@ def explore_exhaustive(
             spec.max_steps,
             judge,
             description=description,
+            lines=lines,
         )
         named = replace(spec, strategy=f"exhaustive{n}")
         result = _result(named, trace, trace_dir, keep=False)
@@ -318,7 +313,8 @@ def campaign_specs(
     sizes: Sequence[str] = ("s", "l"),
     brokers: int | None = None,
     workers: int | None = None,
-    max_steps: int = 200_000,
+    max_steps: int = MAX_STEPS,
+    preempt_lines: str = "",
 ) -> SeedSpecs:
     """The runs of a campaign, in its fixed order: strategies and sizes alternate by seed."""
 
@@ -331,6 +327,7 @@ def campaign_specs(
             workers,
             max_steps,
             sizes[(seed // len(strategies)) % len(sizes)],
+            preempt_lines=preempt_lines,
         )
 
     return SeedSpecs(seeds, spec)
