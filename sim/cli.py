@@ -14,10 +14,9 @@ import logging
 import re
 import sys
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from sim.runs import MAX_STEPS
 
 from sim.inputs import (
     InputError,
@@ -32,6 +31,7 @@ from sim.inputs import (
     strategies,
     tolerance,
 )
+from sim.runs import MAX_STEPS
 
 if TYPE_CHECKING:
     from sim.explore import RunSpec
