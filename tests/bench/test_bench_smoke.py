@@ -16,6 +16,8 @@ from bench import (
     blocking,
     bugfinding,
     fanout,
+    interposed,
+    lines,
     memory,
     oracle_speed,
     profile_fanout,
@@ -70,6 +72,8 @@ def test_registry_names_every_measurement_once() -> None:
         "oracle",
         "mutants",
         "reorder",
+        "lines",
+        "interposed",
         "memory",
     ]
 
@@ -151,6 +155,21 @@ def test_reorder_tiny() -> None:
     theirs = m.raw["frontrun"]
     # frontrun either ran (and is reported per variant) or its absence is said in the notes
     assert "variants" in theirs or any("frontrun could not be run" in n for n in m.notes)
+
+
+@pytest.mark.settrace
+def test_lines_tiny() -> None:
+    m = lines.measure(executions=3, peer_executions=2, budget=20)
+    figures = check_measurement(m, "lines")
+    assert figures["lines.double_subscribe_executions"].met  # found by race-directed mode
+    assert m.raw["points"]["race"]["points"] == 3 * 2 * (3 * lines.programs.ROUNDS + 1)
+
+
+def test_interposed_tiny() -> None:
+    m = interposed.measure(schedules=2)
+    check_measurement(m, "interposed")
+    raw = m.raw
+    assert raw["interposed"]["steps"] > 0 and raw["seam"]["steps"] > 0
 
 
 def test_memory_tiny() -> None:
