@@ -22,9 +22,11 @@ from bench import (
     fanout,
     interposed,
     lines,
+    long_topics,
     memory,
     oracle_speed,
     reorder,
+    scaling,
     send_cost,
     sim_speed,
 )
@@ -46,6 +48,8 @@ MEASURES: dict[str, Callable[[bool], Measurement]] = {
     lines.NAME: lines.run,
     interposed.NAME: interposed.run,
     memory.NAME: memory.run,
+    scaling.NAME: scaling.run,
+    long_topics.NAME: long_topics.run,
 }
 
 RESULTS = Path(__file__).resolve().parent / "results"
