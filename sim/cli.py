@@ -583,7 +583,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from sim.inputs import adapter_for_trace
+    from sim.inputs import adapter_for_trace, replay_command
     from sim.runs import judge
     from sim.trace import TraceFormatError, load, replay, timeline
 
@@ -609,7 +609,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
             outcome.get("violations", []),
             title=f"{trace.impl}: {args.file}",
             status=outcome["status"],
-            command=f"python -m sim replay {args.file}",
+            command=replay_command(args.file, trace.impl),
         )
         if not _write(args.html, page):
             return 2

@@ -1,11 +1,12 @@
 """The reference implementation behind the adapter protocol.
 
-The session hands refimpl its topics and expiries as *hostile* subclasses
-(``CallerStr``, ``CallerDatetime``) whose own methods raise: refimpl must use them as
-plain values (spec T1, E1), so none of those methods may ever run. The session also
-checks that what refimpl stored is plain, and fails the run when it settles or shuts
-down if not (after the history has shown what the kept subclass did to the run). So every
-simulated run, and every mutant hunt, checks items 1 and 2 of issue 11.
+The session hands refimpl its topics and expiries as subclasses (of ``str`` and
+``datetime``) whose own methods report that they ran: refimpl must use such values as
+plain ones (spec T1, E1; issue 11, items 1-2), so none of those methods may ever run,
+and what it stores must be plain. The methods still behave (they call the base type's),
+so the run goes on as it would; when the session settles or shuts down it raises
+``NotPlain`` if anything was reported. So every simulated run, and every mutant hunt,
+checks that normalisation.
 """
 
 from __future__ import annotations
@@ -17,18 +18,26 @@ from refimpl import Channel, Message, Runtime
 from refimpl._seam import Platform
 from sim.adapters.base import Handler, Report
 
-__all__ = ["CallerDatetime", "CallerStr", "NotPlain", "RefimplAdapter", "RefimplSession"]
+__all__ = ["NotPlain", "RefimplAdapter", "RefimplSession"]
 
 
 class NotPlain(AssertionError):
     """refimpl kept a caller's ``str``/``datetime`` subclass, or ran one of its methods."""
 
 
-def _refuse(name: str) -> Any:
-    def method(self: object, *args: object, **kwargs: object) -> Any:
-        raise NotPlain(f"refimpl called {type(self).__name__}.{name}: T1/E1 say plain values")
+def _spy(base: type, names: tuple[str, ...], seen: list[str]) -> type:
+    """A subclass of *base* whose methods *names* note in *seen* that they ran."""
 
-    return method
+    def spied(name: str) -> Any:
+        real = getattr(base, name)
+
+        def method(self: object, *args: object, **kwargs: object) -> Any:
+            seen.append(f"refimpl ran {base.__name__} subclass method {name} (T1/E1: plain)")
+            return real(self, *args, **kwargs)
+
+        return method
+
+    return type(f"Caller{base.__name__.title()}", (base,), {n: spied(n) for n in names})
 
 
 _STR_METHODS = (
@@ -75,14 +84,9 @@ _DATETIME_METHODS = (
     "__str__",
 )
 
-#: a topic as a caller might pass it: a ``str`` subclass none of whose methods may run
-CallerStr = type("CallerStr", (str,), {n: _refuse(n) for n in _STR_METHODS})
-#: an expiry as a caller might pass it: a ``datetime`` subclass none of whose methods may run
-CallerDatetime = type("CallerDatetime", (datetime,), {n: _refuse(n) for n in _DATETIME_METHODS})
 
-
-def _caller_datetime(moment: datetime) -> datetime:
-    made: datetime = CallerDatetime(
+def _as(cls: type, moment: datetime) -> datetime:
+    made: datetime = cls(
         moment.year,
         moment.month,
         moment.day,
@@ -100,6 +104,8 @@ class RefimplSession:
         self.runtime = runtime
         self._report = report
         self._not_plain: list[str] = []  # raised at settle() or shutdown()
+        self._str = _spy(str, _STR_METHODS, self._not_plain)
+        self._datetime = _spy(datetime, _DATETIME_METHODS, self._not_plain)
 
     def _check_plain(self) -> None:
         if self._not_plain:
@@ -109,7 +115,7 @@ class RefimplSession:
         self.runtime.start()
 
     def channel(self, topic: str) -> Channel:
-        channel = Channel(CallerStr(topic), runtime=self.runtime)
+        channel = Channel(self._str(topic), runtime=self.runtime)
         if type(channel.topic) is not str:
             self._not_plain.append(f"Channel.topic is a {type(channel.topic).__name__} (T1)")
         return channel
@@ -129,7 +135,7 @@ class RefimplSession:
         droppable: bool,
     ) -> str:
         # the same clock read refimpl would make for a timedelta, so schedules do not change
-        deadline = None if expiry is None else _caller_datetime(self.runtime._now() + expiry)
+        deadline = None if expiry is None else _as(self._datetime, self.runtime._now() + expiry)
         sent = channel.send(data, expiry=deadline, local=local, droppable=droppable)
         if sent.expiry is not None and type(sent.expiry) is not datetime:
             self._not_plain.append(f"Message.expiry is a {type(sent.expiry).__name__} (E1)")
