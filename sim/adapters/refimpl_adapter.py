@@ -141,7 +141,9 @@ class RefimplSession:
         droppable: bool,
     ) -> str:
         # the same clock read refimpl would make for a timedelta, so schedules do not change
-        deadline = None if expiry is None else _as(self._datetime, self.runtime._now() + expiry)
+        deadline: object = expiry  # a datetime (scenario format 2) goes to refimpl as given
+        if isinstance(expiry, timedelta):
+            deadline = _as(self._datetime, self.runtime._now() + expiry)
         sent = channel.send(data, expiry=deadline, local=local, droppable=droppable)
         if sent.expiry is not None and type(sent.expiry) is not datetime:
             self._not_plain.append(f"Message.expiry is a {type(sent.expiry).__name__} (E1)")
