@@ -118,7 +118,10 @@ class RefimplSession:
         self.runtime.start()
 
     def channel(self, topic: str) -> Channel:
-        channel = Channel(self._str(topic), runtime=self.runtime)
+        # a str subclass probes T1's "used as its plain value"; bad input goes in as given
+        channel = Channel(
+            self._str(topic) if isinstance(topic, str) else topic, runtime=self.runtime
+        )
         if type(channel.topic) is not str:
             self._not_plain.append(f"Channel.topic is a {type(channel.topic).__name__} (T1)")
         return channel
