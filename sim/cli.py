@@ -294,14 +294,18 @@ def _real(specs: list[RunSpec], record: str | None = None) -> int:
 
 
 def _determinism(specs: list[RunSpec]) -> int:
-    """Run each spec twice; any difference between the two traces is a harness bug."""
+    """Run each spec twice here and once in fresh processes (other PYTHONHASHSEED values).
+
+    Any difference between the traces is a harness bug (or nondeterminism in the implementation
+    that the simulator does not control): the first differing step is printed.
+    """
+    from sim.determinism import HASH_SEEDS, across_processes
     from sim.explore import judge
     from sim.strategies import make_strategy
     from sim.trace import determinism_check
 
-    bad = 0
-    for spec in specs:
-        result = determinism_check(
+    results = [
+        determinism_check(
             spec.scenario(),
             spec.impl,
             partial(make_strategy, spec.strategy),
@@ -309,11 +313,19 @@ def _determinism(specs: list[RunSpec]) -> int:
             spec.max_steps,
             judge,
         )
-        if result.ok:
-            print(f"seed {spec.seed}: deterministic ({result.original.steps} steps, twice)")
+        for spec in specs
+    ]
+    fresh = across_processes(specs, [r.original for r in results])
+    bad = 0
+    for spec, result, elsewhere in zip(specs, results, fresh, strict=True):
+        if result.ok and not elsewhere:
+            print(
+                f"seed {spec.seed}: deterministic ({result.original.steps} steps, twice here and "
+                f"in fresh processes with PYTHONHASHSEED={','.join(HASH_SEEDS)})"
+            )
         else:
             bad += 1
-            print(f"seed {spec.seed}: NOT DETERMINISTIC: {result.first}")
+            print(f"seed {spec.seed}: NOT DETERMINISTIC: {result.first or elsewhere[0]}")
             print(f"  rerun: {spec.command()} --determinism")
     return 1 if bad else 0
 

@@ -90,8 +90,8 @@ def _scan() -> tuple[str, bool]:
 def point(op: str) -> bool:
     """A scheduling point named *op*; False (no point) outside an execution or inside real code."""
     sched = ACTIVE.sched
-    if sched is None or sched.current is None:
-        return False
+    if sched is None or sched.current is None or sched._tearing_down:
+        return False  # torn-down threads unwind atomically (a weakref callback may run then)
     location, atomic = _scan()
     if atomic:
         return False
@@ -104,7 +104,7 @@ def block(what: str, deadline: float | None) -> bool:
     sched = ACTIVE.sched
     assert sched is not None
     location, atomic = _scan()
-    if atomic:
+    if atomic and not sched._tearing_down:
         raise RealCodeBlocked(
             f"{what} would block at {location} while real code (logging) runs it: all virtual "
             "threads share one OS thread, so a real lock held here would deadlock the process"
