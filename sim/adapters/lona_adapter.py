@@ -8,7 +8,6 @@ nobody (send order, drops, routing, work in flight, dead workers): specs/adapter
 from __future__ import annotations
 
 import threading
-import weakref
 from collections import Counter, namedtuple
 from collections.abc import Callable
 from typing import Any
@@ -19,7 +18,6 @@ __all__ = ["LONA_VERSION", "DeadWorker", "LonaAdapter", "LonaSystem"]
 
 LONA_VERSION = "1.16.2"  #: the release whose code and drop rules this adapter observes
 DeadWorker = namedtuple("DeadWorker", "name kind error")  # name: e.g. MessageBroker-0
-_live: weakref.WeakSet[LonaSystem] = weakref.WeakSet()  # real sessions not shut down
 
 
 def _after(cls: type, name: str, then: Callable[..., object]) -> None:
@@ -51,7 +49,6 @@ class LonaSystem:
         self._submit, self.pool.submit = self.pool.submit, self._keep
         kinds = (self.mod.MessageBroker,) * brokers + (self.mod.TaskWorker,) * workers
         self.workers = [kind(None, self.pool, timeout) for kind in kinds]
-        _live.add(self)
 
     def _keep(self, fn: Any) -> Any:  # Lona drops the future of a worker's _run: keep it
         self.futures.append((f"{type(fn.__self__).__name__}-{len(self.futures)}", self._submit(fn)))
@@ -103,14 +100,6 @@ class LonaSystem:
         self.count(-1)
 
 
-def _stop_live() -> None:  # at interpreter exit, before concurrent.futures' hook (registered
-    for worker in [w for system in list(_live) for w in system.workers]:  # by `import lona`)
-        worker.shutdown()
-
-
-threading._register_atexit(_stop_live)  # type: ignore[attr-defined]
-
-
 class LonaAdapter:
     """Lona 1.16.2; ``one_worker`` is Lona's "safe" 1-broker/1-worker setup."""
 
@@ -153,7 +142,9 @@ class LonaAdapter:
             )
 
     def shutdown(self, system: LonaSystem) -> None:
+        self.close(system)  # Lona's own shutdown: flags only, it does not drain
+        system.pool.shutdown(wait=True)
+
+    def close(self, system: LonaSystem) -> None:  # also at exit: Lona's loops never end alone
         for worker in system.workers:
             worker.shutdown()
-        system.pool.shutdown(wait=True)
-        _live.discard(system)
