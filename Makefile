@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SEEDS ?= 0..39999
 
-.PHONY: sim test browser lint typecheck coverage mutants conform bench clean
+.PHONY: sim test browser lint typecheck coverage mutants conform bench lona-compat chromium clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -57,5 +57,32 @@ bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,dev,lona,bench]'
 	$(PY) -m bench
 
+## Lona 1.16.2's own channel tests, unmodified, on refimpl (through refimpl.lona), plus the chat
+## app on a real Lona server. Own venv (Lona pins pytest 8); Lona's tests/test_channels.py is taken
+## from its sdist at run time (never committed); the browser is Debian's Chromium.
+LONA_VENV := .venv-lona
+LONA_STAMP := $(LONA_VENV)/.installed
+LONA_TESTS := build/lona-compat/test_channels.py
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+$(LONA_STAMP): pyproject.toml
+	test -x $(LONA_VENV)/bin/python || $(PYTHON) -m venv $(LONA_VENV)
+	$(LONA_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LONA_VENV)/bin/python -m pip install --quiet -e '.[lona-test]'
+	touch $(LONA_STAMP)
+
+$(LONA_TESTS): | $(LONA_STAMP)
+	rm -rf build/lona-sdist && mkdir -p build/lona-sdist build/lona-compat
+	$(LONA_VENV)/bin/python -m pip download --quiet --no-binary :all: --no-deps -d build/lona-sdist lona==1.16.2
+	tar -xzf build/lona-sdist/lona-1.16.2.tar.gz -C build/lona-sdist lona-1.16.2/tests/test_channels.py
+	cp build/lona-sdist/lona-1.16.2/tests/test_channels.py $(LONA_TESTS)
+
+chromium:
+	command -v chromium >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
+
+lona-compat: $(LONA_STAMP) $(LONA_TESTS) chromium
+	$(LONA_VENV)/bin/python -m pytest -c tests/lona_compat/pytest.ini --rootdir=. \
+		--confcutdir=tests/lona_compat $(LONA_TESTS) tests/lona_compat
+
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache .coverage* htmlcov traces
+	rm -rf $(VENV) $(LONA_VENV) build/lona-compat build/lona-sdist .pytest_cache .hypothesis .mypy_cache .ruff_cache .coverage* htmlcov traces

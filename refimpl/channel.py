@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from refimpl.runtime import Runtime, default_runtime
+from refimpl.runtime import Runtime, current_runtime
 from refimpl.topics import validate_topic
 
 if TYPE_CHECKING:
@@ -15,14 +15,34 @@ if TYPE_CHECKING:
 __all__ = ["Channel"]
 
 
+class _ChannelsByTopic:
+    """``Channel._channels``: Lona's registry view, ``{topic: [channel, ...]}``.
+
+    Read on the class, it shows the current runtime (R8); on a channel, that channel's
+    runtime. A fresh dict each time, in subscription order: changing it changes nothing.
+    """
+
+    def __get__(self, channel: Channel | None, cls: type[Channel]) -> dict[str, list[Channel]]:
+        runtime = channel._runtime if channel is not None else current_runtime()
+        by_topic: dict[str, list[Channel]] = {}
+        for sub in runtime._snapshot.subscriptions:
+            by_topic.setdefault(sub.channel.topic, []).append(sub.channel)
+        return by_topic
+
+
 class Channel:
     """``Channel(topic, handler=None, *, runtime=None)``.
 
-    Without ``runtime=`` the channel belongs to the process-wide default runtime, so
-    that the seed's bare ``Channel('chat.rooms.lona', handler)`` calls work.
+    Without ``runtime=`` the channel belongs to the current runtime: the runtime whose
+    handler or broker is running on this thread, elsewhere the process-wide default
+    runtime, so that the seed's bare ``Channel('chat.rooms.lona', handler)`` calls work
+    (spec R3, R8).
     """
 
-    __slots__ = ("__weakref__", "_runtime", "_sub", "_topic")
+    # ``__dict__`` takes attributes application code sets (``channel.view = ...``).
+    __slots__ = ("__dict__", "__weakref__", "_runtime", "_sub", "_topic")
+
+    _channels = _ChannelsByTopic()
 
     def __init__(
         self,
@@ -34,7 +54,7 @@ class Channel:
         validate_topic(topic)  # before anything else happens, the default runtime included (T1)
         if runtime is not None and not isinstance(runtime, Runtime):
             raise TypeError(f"runtime must be a refimpl.Runtime, not {type(runtime).__name__}")
-        self._runtime = runtime if runtime is not None else default_runtime()
+        self._runtime = runtime if runtime is not None else current_runtime()
         self._topic = self._runtime._topic(topic)  # a plain str: no subclass method runs later
         self._sub: Subscription | None = None
         if handler is not None:
@@ -45,8 +65,17 @@ class Channel:
 
     @classmethod
     def get_channels(cls, topic: str, *, runtime: Runtime | None = None) -> list[Channel]:
-        """The channels subscribed to a topic matching *topic* (default runtime unless given)."""
-        return (runtime if runtime is not None else default_runtime()).get_channels(topic)
+        """The channels subscribed to a topic matching *topic* (current runtime unless given)."""
+        return (runtime if runtime is not None else current_runtime()).get_channels(topic)
+
+    @classmethod
+    def _clear_state(cls, *, runtime: Runtime | None = None) -> None:
+        """Unsubscribe every channel of the current runtime (Lona's pytest plugin calls it
+        after each test). Their pending deliveries are dropped and reported, not lost
+        silently (W3, D2); messages still queued then reach nobody."""
+        rt = runtime if runtime is not None else current_runtime()
+        for sub in rt._snapshot.subscriptions:
+            sub.channel.unsubscribe()
 
     @property
     def topic(self) -> str:

@@ -8,6 +8,8 @@ owns exactly that many threads, named ``<pool>-<n>``, and starts no others (spec
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import wait
+from typing import Any
 
 from refimpl._seam import Platform, ThreadHandle
 
@@ -31,6 +33,12 @@ class WorkerPool:
         self.threads.append(handle)
         return handle
 
+    def adopt(self, future: Any) -> None:
+        """Count a thread of someone else's executor (its ``Future``) as one of this pool's."""
+        if len(self.threads) >= self.size:
+            raise RuntimeError(f"pool {self.name!r} is full ({self.size} threads)")
+        self.threads.append(_Hosted(f"{self.name}-{len(self.threads)}", future))
+
     def retire(self) -> None:
         """Forget the threads of a failed start (they were told to stop), keep joining them."""
         self._retired += self.threads
@@ -39,3 +47,21 @@ class WorkerPool:
     def join(self, timeout: float | None = None) -> None:
         for thread in (*self._retired, *self.threads):
             thread.join(timeout)
+
+
+class _Hosted:
+    """A ``ThreadHandle`` for a loop running on an executor's thread."""
+
+    def __init__(self, name: str, future: Any) -> None:
+        self._name = name
+        self._future = future
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def join(self, timeout: float | None = None) -> None:
+        wait([self._future], timeout)
+
+    def is_alive(self) -> bool:
+        return not self._future.done()

@@ -29,6 +29,7 @@ from __future__ import annotations
 import atexit
 import inspect
 from collections.abc import Callable
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from enum import IntEnum
 from logging import DEBUG, ERROR, WARNING, getLogger
@@ -38,7 +39,7 @@ from refimpl._safe import log_safely, safe_repr
 from refimpl._seam import Empty, Platform, RealPlatform
 from refimpl.deadline import deadline
 from refimpl.errors import ShutdownError
-from refimpl.message import Message, shallow_copy
+from refimpl.message import Message, owned_message, shallow_copy
 from refimpl.pool import WorkerPool
 from refimpl.registry import Snapshot, Subscription
 from refimpl.settings import Settings, resolve_worker_class
@@ -52,6 +53,7 @@ __all__ = [
     "Observer",
     "Runtime",
     "State",
+    "current_runtime",
     "default_runtime",
     "set_default_runtime",
 ]
@@ -193,6 +195,23 @@ class Runtime:
 
     def _queue_of(self, worker: Worker) -> Any:
         return self._messages if worker.queue_name == "messages" else self._ready
+
+    def _adopt(self, worker: Worker, executor: Any) -> None:
+        """Run *worker* on a thread of *executor* (``executor.submit``), and count it as
+        running: how a Lona server's ``channel_worker`` pool hosts this runtime's workers
+        (``refimpl.lona``). The runtime's ``start()`` is then not used."""
+        with self._lock:
+            if self._state >= State.CLOSING:
+                raise ShutdownError("this runtime is shutting down or shut down")
+            self._state = State.RUNNING
+            # the setting its class came from gives its role (a listing may derive from Worker)
+            cls = type(worker)
+            if cls is self._worker_cls and cls is not self._broker_cls:
+                worker.queue_name = "ready"
+            elif cls is self._broker_cls and cls is not self._worker_cls:
+                worker.queue_name = "messages"
+            self.workers.append(worker)
+            self.pool.adopt(executor.submit(worker._loop))
 
     def join(self, timeout: float | None = None) -> bool:
         """Block until every message sent so far is routed and every delivery has finished.
@@ -415,11 +434,15 @@ class Runtime:
         with self._send_lock:
             if self._send_refused():
                 if internal:
-                    return Message(topic, data, deadline, local, droppable, -1, self._now)
+                    return owned_message(
+                        topic, data, deadline, local, droppable, -1, self._now
+                    )
                 raise ShutdownError(
                     f"cannot send to {topic!r}: the runtime is {self._state.name.lower()}"
                 )
-            message = Message(topic, data, deadline, local, droppable, self._seq, self._now)
+            message = owned_message(
+                topic, data, deadline, local, droppable, self._seq, self._now
+            )
             message._payload = payload
             message._snapshot = self._snapshot
             self._seq += 1
@@ -525,7 +548,9 @@ class Runtime:
             self._worker_idents.discard(self.platform.ident())
 
 
-# the process-wide default runtime -------------------------------------------------------
+# the process-wide default runtime, and the current one ---------------------------------
+#: the runtime whose worker thread (or simulated thread) this is; set by ``Worker._loop``
+CURRENT: ContextVar[Runtime | None] = ContextVar("refimpl_current_runtime", default=None)
 _default: Runtime | None = None
 _default_lock = RealPlatform().lock()
 _exit_hook = False  # the interpreter-exit drain is registered (R7)
@@ -565,6 +590,17 @@ def set_default_runtime(runtime: Runtime | None) -> Runtime | None:
         if runtime is not None:
             _register_exit_hook_locked()
         return old
+
+
+def current_runtime() -> Runtime:
+    """The runtime of bare ``Channel(...)`` and ``Channel.get_channels(...)`` calls (spec R8).
+
+    On a runtime's own threads (its handlers, its brokers) that runtime, so code written
+    for the default runtime (the seed's broker listing, a handler that replies) stays
+    in the runtime it runs in; everywhere else the default runtime.
+    """
+    runtime = CURRENT.get()
+    return runtime if runtime is not None else default_runtime()
 
 
 def check_handler(handler: object) -> None:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from refimpl._safe import log_safely, safe_repr
 from refimpl._seam import Empty
-from refimpl.runtime import STOP, State, _Stop
+from refimpl.runtime import CURRENT, STOP, Runtime, State, _Stop
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from refimpl.channel import Channel
     from refimpl.message import Message
     from refimpl.registry import Subscription
-    from refimpl.runtime import Runtime
 
 __all__ = ["MessageBroker", "Task", "TaskWorker", "Worker"]
 
@@ -43,18 +42,24 @@ class _RoleError(TypeError):
 
 
 class Task:
-    """One delivery: a subscriber's own copy of a message, for one subscription."""
+    """One delivery: a subscriber's own copy of a message, for one subscription.
 
-    __slots__ = ("_handed", "message", "subscription")
+    ``Task(channel, message)`` as in Lona; the runtime also names the subscription the
+    delivery belongs to (a channel that unsubscribes and subscribes again has a new one).
+    """
 
-    def __init__(self, subscription: Subscription, message: Message) -> None:
-        self.subscription = subscription
+    __slots__ = ("_handed", "channel", "message", "subscription")
+
+    def __init__(
+        self, channel: Channel, message: Message, subscription: Subscription | None = None
+    ) -> None:
+        self.channel = channel
         self.message = message
+        if subscription is None:
+            # built by hand: the channel's subscription now, or an ended one (no handler)
+            subscription = channel._sub or _ended(channel)
+        self.subscription = subscription
         self._handed = False  # the handler was looked up: a failing run() did not skip it
-
-    @property
-    def channel(self) -> Channel:
-        return self.subscription.channel
 
     @property
     def handler(self) -> Callable[[Message], Any] | None:
@@ -67,6 +72,14 @@ class Task:
         return f"<Task {self.message!r} for {self.channel!r}>"
 
 
+def _ended(channel: Channel) -> Subscription:
+    from refimpl.registry import Subscription
+
+    sub = Subscription(-1, channel, print)
+    sub.active = False
+    return sub
+
+
 class Worker:
     """Base class of the broker and task-worker threads."""
 
@@ -74,9 +87,33 @@ class Worker:
     #: is put there. ``Runtime`` sets it per instance from the setting that named the class.
     queue_name = "messages"
 
-    def __init__(self, runtime: Runtime, timeout: float) -> None:
+    def __init__(
+        self,
+        runtime: Runtime | None = None,
+        timeout: float | None = None,
+        *,
+        server: Any = None,
+        executor: Any = None,
+    ) -> None:
+        """``Worker(runtime, timeout)``, or as Lona's server makes its workers:
+        ``Worker(server=, executor=, timeout=)``.
+
+        The second form joins the runtime ``refimpl.lona`` made for that server and runs
+        on a thread of *executor* (the server's ``channel_worker`` pool).
+        """
+        if runtime is None:
+            runtime = getattr(server, "channel_runtime", None)
+            if not isinstance(runtime, Runtime) or executor is None:
+                raise TypeError(
+                    "Worker(runtime, timeout), or Worker(server=, executor=, timeout=) for a "
+                    "Lona server set up by refimpl.lona.install()"
+                )
+        if timeout is None:
+            timeout = float(runtime.settings.CHANNEL_WORKER_TIMEOUT)
         self.runtime = runtime
+        self.server = server
         self.timeout = timeout
+        self._asked_to_stop = False
         self._message: Message | None = None
         self._deliveries: list[tuple[Subscription, Message]] = []
         # routed messages not yet committed: committed together, and always before this
@@ -88,14 +125,30 @@ class Worker:
         self._done = 0  # deliveries finished for it since it was taken from the ready queue
         self._batch = runtime.settings.CHANNEL_TASK_BATCH
         self._checkpoint = runtime.platform.checkpoint  # called twice per delivery
+        if executor is not None:
+            runtime._adopt(self, executor)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
 
     @property
     def running(self) -> bool:
-        """False once the runtime's graceful shutdown has begun (droppable work is dropped)."""
-        return self.runtime._state < State.CLOSING
+        """False once the runtime's graceful shutdown has begun (droppable work is dropped),
+        or once this worker was asked to stop (``shutdown()``, ``running = False``)."""
+        return not self._asked_to_stop and self.runtime._state < State.CLOSING
+
+    @running.setter
+    def running(self, value: bool) -> None:
+        self._asked_to_stop = not value
+
+    def shutdown(self) -> None:
+        """Lona's call: mark this worker as asked to stop; it does not stop by itself.
+
+        A runtime's workers stop together, when its ``shutdown()`` has drained every
+        non-droppable message (spec S1, S2): one worker leaving early is how Lona loses
+        messages (§18). ``refimpl.lona`` shuts the server's runtime down when it stops.
+        """
+        self.running = False
 
     # broker side -----------------------------------------------------------------------
     def get_message(self) -> Message:
@@ -121,7 +174,7 @@ class Worker:
         if rt._exiting:  # interpreter exit gave up draining (R7)
             rt._drop(message, None, "exit")
             raise Empty
-        if message.droppable and not self.running:
+        if message.droppable and rt._state >= State.CLOSING:
             rt._drop(message, None, "shutdown")
             raise Empty
         if message.expiry is not None and message.expiry <= rt._now():
@@ -134,14 +187,30 @@ class Worker:
         return [s.channel for s in message._snapshot.matching(message.topic)]
 
     def schedule_task(self, channel: Channel, message: Message) -> None:
-        """Schedule *message* for *channel*; delivered after ``run()`` returns, in send order."""
-        sub = message._snapshot.by_channel.get(channel) or channel._sub
+        """Schedule *message* for *channel*; delivered after ``run()`` returns, in send order.
+
+        *channel* must belong to this worker's runtime (spec R8: ValueError otherwise),
+        and a message must have been taken with ``get_message()`` (RuntimeError).
+        *message* is that message, or one the broker built or copied from it.
+        """
+        if self._message is None:
+            raise RuntimeError("schedule_task() outside of a message taken with get_message()")
+        if not self._owns(channel):
+            raise ValueError(f"{safe_repr(channel)} is not a channel of this runtime (spec R8)")
+        snapshot = message._snapshot
+        sub = snapshot.by_channel.get(channel) if snapshot is not None else None
+        if sub is None:
+            sub = channel._sub
         if sub is None:
             self.runtime._drop(message._copy_or_bare(), channel, "unsubscribed")
             return
         # The subscriber's own copy is made by the task worker, just before the handler
         # (``copy_for_subscriber``): a backlog holds one message, not one copy per subscriber.
         self._deliveries.append((sub, message))
+
+    def _owns(self, channel: object) -> bool:
+        """Whether *channel* belongs to this worker's runtime: runtimes never cross (R8)."""
+        return getattr(channel, "_runtime", None) is self.runtime
 
     # task-worker side ------------------------------------------------------------------
     def get_task(self) -> Task:
@@ -166,7 +235,7 @@ class Worker:
             if isinstance(exc, rt.platform.thread_exit):
                 raise
             message = origin._bare_copy()
-            self._task = Task(sub, message)
+            self._task = Task(sub.channel, message, sub)
             log_safely(
                 logger,
                 ERROR,
@@ -177,7 +246,7 @@ class Worker:
             )
             rt._drop(message, sub.channel, "error")
             raise Empty from None
-        self._task = task = Task(sub, message)
+        self._task = task = Task(sub.channel, message, sub)
         self._checkpoint("handler_start")
         reason = self.drop_reason(task)
         if reason is not None:
@@ -192,7 +261,7 @@ class Worker:
     def drop_reason(self, task: Task) -> str | None:
         """Why *task* must not run now, checked just before its handler (S3, E2, W3), or None."""
         message = task.message
-        if message.droppable and not self.running:
+        if message.droppable and self.runtime._state >= State.CLOSING:
             return "shutdown"
         if self.runtime._exiting:
             return "exit"
@@ -208,6 +277,7 @@ class Worker:
         thread_exit = rt.platform.thread_exit
         run = self.run
         rt._register_worker_thread()
+        token = CURRENT.set(rt)  # bare Channel(...) calls here belong to this runtime (R8)
         try:
             while True:
                 stop = False
@@ -230,6 +300,7 @@ class Worker:
                         self._commit()
                     return
         finally:
+            CURRENT.reset(token)
             rt._unregister_worker_thread()
 
     def _run_failed(self, exc: BaseException) -> None:
