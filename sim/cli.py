@@ -159,8 +159,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     conf.add_argument("--impl", required=True)
     conf.add_argument("--report", help="write the JSON report here")
-    conf.add_argument("--budget", type=int, default=300, help="simulated schedules per strategy")
+    conf.add_argument(
+        "--budget",
+        type=int,
+        default=None,
+        help="simulated schedules per strategy (default: sim.conform.DEFAULT_BUDGET)",
+    )
     conf.add_argument("--trace-dir", default=str(TRACE_DIR))
+    conf.add_argument(
+        "--real-only",
+        action="store_true",
+        help="real threads only (automatic when the adapter declines simulation)",
+    )
+    conf.add_argument(
+        "--fresh",
+        action="store_true",
+        help="shift the seeds by a random offset (printed), as make sim does",
+    )
     return parser
 
 
@@ -182,9 +197,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         from sim.mutation import main as mutants_main
 
         return mutants_main(args.budget, args.json)
+    from sim.conform import DEFAULT_BUDGET
     from sim.conform import main as conform_main
 
-    return conform_main(args.impl, args.report, args.budget, Path(args.trace_dir))
+    if args.budget is not None and args.budget < 1:
+        print("error: --budget must be at least 1", file=sys.stderr)
+        return 2
+    return conform_main(
+        args.impl,
+        args.report,
+        DEFAULT_BUDGET if args.budget is None else args.budget,
+        Path(args.trace_dir),
+        real_only=args.real_only,
+        fresh=args.fresh,
+    )
 
 
 def _cmd_run(args: argparse.Namespace) -> int:

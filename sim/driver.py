@@ -102,6 +102,7 @@ class RealEnv:
         self.names: dict[int, str] = {}  #: thread number -> the thread's name
         self._count = itertools.count()
         self.errors: list[BaseException] = []  # what escaped a sender thread
+        self.oversleep = 0.0  # the latest a sleeping thread woke up (real seconds): machine load
 
     def now(self) -> float:
         return (time.monotonic() - self._t0) / self.scale
@@ -129,7 +130,11 @@ class RealEnv:
         handle.join()
 
     def sleep(self, seconds: float) -> None:
+        begin = time.monotonic()
         time.sleep(seconds * self.scale)
+        late = time.monotonic() - begin - seconds * self.scale
+        with self._lock:
+            self.oversleep = max(self.oversleep, late)
 
     def settle(self, session: Session, run: _Run) -> None:
         session.settle()
@@ -348,18 +353,31 @@ def play_sim(
 
 
 def play_real(
-    scenario: Scenario, adapter: Adapter, scale: float = 0.01, env: RealEnv | None = None
+    scenario: Scenario,
+    adapter: Adapter,
+    scale: float = 0.01,
+    env: RealEnv | None = None,
+    stats: dict[str, Any] | None = None,
 ) -> History:
     """Play *scenario* on real threads (scenario seconds times *scale* real seconds).
 
-    Pass *env* to read its thread ``names`` afterwards.
+    Pass *env* to read its thread ``names`` afterwards. *stats*, if given, gets
+    ``history`` (at once, so that a caller that gives up on a hung run still has what it
+    recorded) and ``oversleep`` (real seconds: the latest a sleeping driver thread woke
+    up, a measure of how loaded the machine was).
     """
     env = RealEnv(scale) if env is None else env
     run = _Run(scenario, adapter, env)
+    if stats is not None:
+        stats["history"] = run.history
     try:
         run.main()
     finally:
+        if stats is not None:
+            stats["oversleep"] = env.oversleep
         if not run.shut and run.session is not None:
+            if stats is not None:
+                stats["cleanup"] = "shutdown()"  # a hang from here on is in this call
             run.session.shutdown()  # clean up real threads; not part of the history
     if env.errors:
         error = RealRunError(

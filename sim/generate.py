@@ -6,8 +6,11 @@ Hypothesis (``HypothesisSource``, for the property suite, where shrinking makes 
 scenario small). Every choice shrinks towards the first/lowest option, and the first
 options are the simplest (no expiry, not droppable, one thread, ...).
 
-The topic pool is built so that subscriptions overlap: literal and wildcard topics,
-wildcard senders, classes, case variants and a non-ASCII topic.
+Topics come from a small pool built so that subscriptions overlap (literal and wildcard
+topics, wildcard senders, classes, case variants, a non-ASCII topic) and, for
+``grammar_percent`` of the roles, from ``sim.topicgen``: the whole grammar, derived from
+the pool's stems (metacharacters of other pattern languages, reversed ranges, ``]``
+first in a class, runs of ``*``, case variants, non-ASCII), on both sides.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
+from sim import topicgen
 from sim.scenario import (
     Advance,
     ChannelSpec,
@@ -56,6 +60,8 @@ TOPICS: tuple[str, ...] = (
     "é.b",
     "*b",
 )
+#: literal stems that grammar topics are derived from (they overlap the pool)
+STEMS: tuple[str, ...] = ("a.b", "a.c", "é.b")
 EXPIRIES: tuple[float | None, ...] = (None, None, None, 1.5, 0.0, 0.5, 3.0)
 SLEEPS: tuple[float, ...] = (0.0, 0.0, 0.0, 0.25, 2.0)
 BATCHES: tuple[int, ...] = (128, 1, 2, 3)
@@ -113,6 +119,8 @@ class GenConfig:
     expiries: tuple[float | None, ...] = EXPIRIES
     droppable_percent: int = 30
     raises_percent: int = 10
+    #: roles whose topic comes from the whole grammar (``sim.topicgen``), not the pool
+    grammar_percent: int = 35
 
 
 def generate(source: Source, config: GenConfig = GenConfig()) -> Scenario:
@@ -121,7 +129,10 @@ def generate(source: Source, config: GenConfig = GenConfig()) -> Scenario:
     n_roles = source.integer(1, config.max_roles)
     channels = []
     for _ in range(n_roles):
-        topic = _pick(source, config.topics)
+        if _chance(source, config.grammar_percent):
+            topic = topicgen.topic(source, STEMS)
+        else:
+            topic = _pick(source, config.topics)
         reply = source.integer(0, n_roles - 1) if _chance(source, 15) else None
         channels.append(
             ChannelSpec(

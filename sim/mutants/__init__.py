@@ -21,22 +21,27 @@ from dataclasses import dataclass
 
 from refimpl import Runtime
 from sim.adapters.refimpl_adapter import RefimplAdapter
+from sim.conform.probes import handler_error_scenario
 from sim.mutants.copies import DeepCopyRuntime, NoSendCopyRuntime, SharedSubscriberCopyRuntime
 from sim.mutants.expiry import (
+    BatchExpiryCheckRuntime,
     ExpiredDropUnreportedRuntime,
     ExpiryStrictCompareRuntime,
     ExpiryUncheckedAtRunRuntime,
 )
-from sim.mutants.handlers import WorkerDiesOnErrorRuntime
+from sim.mutants.handlers import RequeueAtTailAfterRaiseRuntime, WorkerDiesOnErrorRuntime
 from sim.mutants.ordering import SharedTaskQueueRuntime, UnorderedCommitRuntime
 from sim.mutants.routing import (
     AsymmetricMatchRuntime,
     BrokerTimeRoutingRuntime,
     CaseInsensitiveMatchRuntime,
     DuplicateOnOverlapRuntime,
+    RegexByReplacementRuntime,
+    RegistryRaceRuntime,
     UnsubscribeKeepsRoutingRuntime,
 )
 from sim.mutants.shutdown import (
+    AcceptAnySendWhileDrainingRuntime,
     DroppableDroppedEarlyRuntime,
     HandlerSendRejectedInShutdownRuntime,
     SendAfterShutdownAcceptedRuntime,
@@ -84,6 +89,55 @@ _A = ChannelSpec("a")
 _SLOW = ChannelSpec("a", sleep=1.0)
 
 _ALL = (
+    Mutant(
+        "accept_any_send_while_draining",
+        ("S4",),
+        "while shutdown() drains, send() is accepted from every thread, not only handlers",
+        AcceptAnySendWhileDrainingRuntime,
+        _witness(
+            (ChannelSpec("a", sleep=2.0), ChannelSpec("a", subscribed=False)),
+            (Send(1), Send(1), Shutdown()),
+            (Advance(0.5), Send(1, droppable=True), Advance(0.5), Send(1)),
+            workers=1,
+        ),
+        1,
+    ),
+    Mutant(
+        "batch_expiry_check",
+        ("E2",),
+        "the task worker checks expiry once per batch of a subscription, not before each handler",
+        BatchExpiryCheckRuntime,
+        _witness((_SLOW,), (Send(0), Send(0, expiry=0.5)), workers=1),
+        1,
+    ),
+    Mutant(
+        "regex_by_replacement",
+        ("T2", "T4"),
+        "a glob becomes a regex by string replacement: '.', '(', '+' keep their regex meaning",
+        RegexByReplacementRuntime,
+        _witness((ChannelSpec("a.b"), ChannelSpec("axb", subscribed=False)), (Send(1),)),
+        1,
+    ),
+    Mutant(
+        "registry_race",
+        ("W1", "W2", "D2"),
+        "the copy-on-write registry snapshot is built outside the lock: changes get lost",
+        RegistryRaceRuntime,
+        _witness(
+            (ChannelSpec("a", subscribed=False), ChannelSpec("a", subscribed=False), _A),
+            (Subscribe(0), Advance(1.0), Send(2)),
+            (Subscribe(1),),
+        ),
+        3,
+    ),
+    Mutant(
+        "requeue_at_tail_after_raise",
+        ("H1", "O2"),
+        "after a handler raises, the rest of its batch is requeued behind newer messages",
+        RequeueAtTailAfterRaiseRuntime,
+        handler_error_scenario(True, 1, 128),
+        1,
+    ),
     Mutant(
         "asymmetric_match",
         ("T4", "T5"),

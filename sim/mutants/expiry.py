@@ -10,6 +10,7 @@ from refimpl.worker import Task
 from sim.mutants._base import SwapRuntime
 
 __all__ = [
+    "BatchExpiryCheckRuntime",
     "ExpiredDropUnreportedRuntime",
     "ExpiryStrictCompareRuntime",
     "ExpiryUncheckedAtRunRuntime",
@@ -79,3 +80,21 @@ class ExpiredDropUnreportedRuntime(Runtime):
             return
         message._mark_dropped()
         logger.debug("dropped %r for %r: %s", message, channel, reason)  # the bug: no _emit
+
+
+class _BatchExpiryTaskWorker(_ExpiryRuleTaskWorker):
+    def expired(self, message: Message) -> bool:
+        if self._held is not None:
+            return False  # the bug: only the first delivery of a batch is checked
+        return message.expiry is not None and message.expiry <= self.runtime._now()
+
+
+class BatchExpiryCheckRuntime(SwapRuntime):
+    """Bug (E2): the task worker checks expiry once per batch, not before each handler.
+
+    The first delivery of a batch is checked; the ones it keeps delivering after it are
+    not, so a copy whose deadline passed while an earlier handler of the same batch ran
+    is still handled, late.
+    """
+
+    task_worker_class = _BatchExpiryTaskWorker

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+import warnings
+from collections.abc import Callable
 from fnmatch import fnmatchcase
+from typing import Any
 
 from refimpl import Channel, Message, MessageBroker, match
-from refimpl.runtime import UNSUBSCRIBE_TOPIC, Runtime
+from refimpl.registry import Subscription
+from refimpl.runtime import SUBSCRIBE_TOPIC, UNSUBSCRIBE_TOPIC, Runtime
 from refimpl.topics import is_pattern
 from sim.mutants._base import SwapRuntime
 
@@ -14,6 +19,8 @@ __all__ = [
     "BrokerTimeRoutingRuntime",
     "CaseInsensitiveMatchRuntime",
     "DuplicateOnOverlapRuntime",
+    "RegexByReplacementRuntime",
+    "RegistryRaceRuntime",
     "UnsubscribeKeepsRoutingRuntime",
 ]
 
@@ -112,4 +119,80 @@ class UnsubscribeKeepsRoutingRuntime(Runtime):
             if channel._sub is None:
                 return
             channel._sub = None  # the bug: no ``sub.active = False``, no ``snapshot.without``
+        self._send(UNSUBSCRIBE_TOPIC, {"topic": channel.topic}, None, True, False, internal=True)
+
+
+def _as_regex(pattern: str) -> str:
+    # the bug: only the glob characters are translated; '.', '(', '+', '{', '|', '^',
+    # '$' and '\\' keep their regular-expression meaning
+    return pattern.replace("*", ".*").replace("?", ".").replace("[!", "[^")
+
+
+def _regex_match(pattern: str, text: str) -> bool:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # re's "possible nested set"
+        try:
+            return re.fullmatch(_as_regex(pattern), text) is not None
+        except re.error:
+            return False
+
+
+class _RegexBroker(MessageBroker):
+    def get_channels(self, message: Message) -> list[Channel]:
+        topic = message.topic
+        return [
+            s.channel
+            for s in message._snapshot.subscriptions
+            if s.channel.topic == topic
+            or _regex_match(topic, s.channel.topic)
+            or _regex_match(s.channel.topic, topic)
+        ]
+
+
+class RegexByReplacementRuntime(SwapRuntime):
+    """Bug (T2, T4): a glob is turned into a regular expression by string replacement.
+
+    ``*`` becomes ``.*``, ``?`` becomes ``.`` and ``[!`` becomes ``[^``, nothing is
+    escaped: ``a.b`` matches ``axb``, ``a+`` matches ``aa``, ``(x)`` matches ``x``. It
+    agrees with ``fnmatchcase`` on every topic without such characters.
+    """
+
+    broker_class = _RegexBroker
+
+
+class RegistryRaceRuntime(Runtime):
+    """Bug (W1, W2, D2): the copy-on-write registry snapshot is built outside the lock.
+
+    ``subscribe()`` and ``unsubscribe()`` read the current snapshot, build the new one,
+    and only then take the lock to install it: two concurrent calls each install their
+    own change on the same old snapshot, and one of the changes is lost (a lost
+    subscription receives nothing; a lost unsubscribe keeps receiving).
+    """
+
+    def _subscribe(self, channel: Channel, handler: Callable[[Message], Any]) -> None:
+        if not callable(handler):
+            raise TypeError(f"a handler must be callable, not {handler!r}")
+        if channel._sub is not None:
+            raise RuntimeError("channel is already subscribed")
+        old = self._snapshot  # the bug: read outside the lock ...
+        with self._lock:
+            sub = Subscription(self._next_sub_id, channel, handler)
+            self._next_sub_id += 1
+            channel._sub = sub
+        new = old.with_added(sub)
+        with self._lock:
+            self._snapshot = new  # ... and installed over whatever changed meanwhile
+        self._send(SUBSCRIBE_TOPIC, {"topic": channel.topic}, None, True, False, internal=True)
+
+    def _unsubscribe(self, channel: Channel) -> None:
+        sub = channel._sub
+        if sub is None:
+            return
+        old = self._snapshot  # the bug: read outside the lock
+        with self._lock:
+            channel._sub = None
+            sub.active = False
+        new = old.without(sub)
+        with self._lock:
+            self._snapshot = new
         self._send(UNSUBSCRIBE_TOPIC, {"topic": channel.topic}, None, True, False, internal=True)

@@ -9,6 +9,7 @@ from refimpl.worker import Task
 from sim.mutants._base import SwapRuntime
 
 __all__ = [
+    "AcceptAnySendWhileDrainingRuntime",
     "DroppableDroppedEarlyRuntime",
     "HandlerSendRejectedInShutdownRuntime",
     "SendAfterShutdownAcceptedRuntime",
@@ -106,3 +107,14 @@ class ShutdownWithoutDrainRuntime(Runtime):
             self._emit("shutdown_end", None, None, "")
         for worker in self.workers:
             (self._messages if worker.queue_name == "messages" else self._ready).put(STOP)
+
+
+class AcceptAnySendWhileDrainingRuntime(Runtime):
+    """Bug (S4): while draining, send() is accepted from every thread, not only handlers.
+
+    Only a stopped runtime refuses sends: a thread that keeps sending while shutdown()
+    drains is never told, and the drain waits for whatever it sends.
+    """
+
+    def _send_refused(self) -> bool:
+        return self._state is State.STOPPED  # the bug: no CLOSING check for other threads

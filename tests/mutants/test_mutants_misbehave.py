@@ -257,6 +257,23 @@ def worker_thread_exited(run: Run) -> str | None:
     return None
 
 
+def accepted_while_draining(run: Run) -> str | None:
+    """S4: a send from a non-handler thread accepted after a drop proved the runtime closing."""
+    h = run.history
+    closing = next((e.index for e in events(h, "drop") if e.info == "shutdown"), None)
+    handler_threads = {e.thread for e in events(h, "start")}
+    for e in events(h, "send_ret"):
+        call = first(h, "send_call", e.msg)
+        if (
+            closing is not None
+            and call is not None
+            and call > closing
+            and (e.thread not in handler_threads)
+        ):
+            return f"message {e.msg}, sent after a shutdown drop, was accepted"
+    return None
+
+
 def both(*checks: Check) -> Check:
     def check(run: Run) -> str | None:
         found = [c(run) for c in checks]
@@ -266,6 +283,11 @@ def both(*checks: Check) -> Check:
 
 
 CHECKS: dict[str, Check] = {
+    "accept_any_send_while_draining": accepted_while_draining,
+    "batch_expiry_check": started_expired,
+    "regex_by_replacement": unmatched_delivery,
+    "registry_race": either(silently_lost, delivered_outside_window),
+    "requeue_at_tail_after_raise": out_of_order,
     "asymmetric_match": silently_lost,
     "case_insensitive_match": unmatched_delivery,
     "deep_copy": bad_payload("nested-not-shared"),

@@ -72,7 +72,7 @@ def _page_for(spec: RunSpec, tmp_path: Path) -> tuple[Path, dict[str, object]]:
 
 @pytest.mark.spec("O2")
 def test_the_page_draws_lanes_arrows_and_pins_the_violation(tmp_path: Path) -> None:
-    page, run = _page_for(RunSpec(10, "mutant:unordered_commit"), tmp_path)
+    page, run = _page_for(RunSpec(26, "mutant:unordered_commit"), tmp_path)
     dom = _browser(page, tmp_path / "profile", "--dump-dom")
     assert 'data-rendered="true"' in dom  # the drawing code ran to its end
     threads = len(re.findall(r'class="lane thread"', dom))
@@ -85,7 +85,7 @@ def test_the_page_draws_lanes_arrows_and_pins_the_violation(tmp_path: Path) -> N
     assert markers == [v["clause"] for v in violations]
     assert len(re.findall(r'class="witness"', dom)) >= len(violations[0]["witness"])
     OUTPUT.mkdir(parents=True, exist_ok=True)
-    shot = OUTPUT / "unordered_commit-seed10.png"
+    shot = OUTPUT / "unordered_commit-seed26.png"
     _browser(page, tmp_path / "profile", f"--screenshot={shot}")
     assert shot.stat().st_size > 10_000
 

@@ -26,7 +26,7 @@ def _recorded(seed: int, impl: str) -> tuple[History, list[str]]:
 
 
 @pytest.mark.spec("O2", "C1", "D2")
-@pytest.mark.parametrize("impl", ["refimpl", "mutant:unordered_commit", "mutant:no_send_copy"])
+@pytest.mark.parametrize("impl", ["refimpl", "mutant:shared_task_queue", "mutant:no_send_copy"])
 def test_a_history_written_and_read_back_is_the_same_history_with_the_same_verdict(
     impl: str,
 ) -> None:

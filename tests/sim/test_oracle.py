@@ -731,6 +731,46 @@ def test_send_concurrent_with_shutdown_may_be_rejected() -> None:
     assert_ok(b.check())
 
 
+@pytest.mark.spec("S4")
+def test_a_send_accepted_after_proof_of_closing_breaks_s4() -> None:
+    b = B()
+    b.sub(0, "a.*")
+    b.send(0, "a.b", droppable=True)
+    b.shutdown_call()
+    b.send(1, "a.b", thread=OTHER)  # before any proof: the shutdown may not have begun yet
+    d = b.drop(0, -1, "shutdown")  # proof: only a closing runtime drops for shutdown
+    c, r = b.send(2, "a.b", thread=OTHER)  # a non-handler send after it: must be refused
+    b.start(1, 0)
+    b.send(3, "a.b", thread=WORKER)  # a handler's send while draining: accepted, fine
+    b.end(1, 0)
+    b.deliver(2, 0)
+    b.deliver(3, 0)
+    b.shutdown_ret()
+    v = only(b.check())
+    assert (v.clause, v.msg, v.sub, v.witness) == ("S4", 2, -1, (d, c, r))
+
+
+@pytest.mark.spec("S4")
+def test_a_rejected_send_after_shutdown_began_is_proof_of_closing_too() -> None:
+    b = B()
+    b.shutdown_call()
+    b.call(0, "a.b", thread=OTHER)
+    e = b.err(0, thread=OTHER)
+    c, r = b.send(1, "a.b", thread=SENDER)
+    b.shutdown_ret()
+    v = only(b.check())
+    assert (v.clause, v.msg, v.witness) == ("S4", 1, (e, c, r))
+
+
+@pytest.mark.spec("S4")
+def test_without_proof_a_send_during_shutdown_may_be_accepted() -> None:
+    b = B()
+    b.shutdown_call()
+    b.send(0, "a.b", thread=OTHER)
+    b.shutdown_ret()
+    assert_ok(b.check())
+
+
 @pytest.mark.spec("S5")
 def test_send_accepted_after_shutdown_returned() -> None:
     b = B()

@@ -1,0 +1,467 @@
+"""Conformance: is another implementation a correct implementation of the spec, clause by clause?
+
+``python -m sim conform --impl NAME`` runs, against the candidate:
+
+1. *probes* (``sim.conform.probes``, ``sim.conform.matching``): the differential matching
+   probe (T2-T5 on thousands of generated topic pairs) and targeted scenarios for H1,
+   W4, S3, S4 and E2, each checking what its clause promises, with controls;
+2. a *campaign*: generated scenarios under a mix of strategies (random walk, PCT, and
+   any race-directed strategy registered in ``sim.strategies``), every history judged
+   by the oracle;
+3. *real threads*: generated scenarios, with expiries, and the expiry probe, on real
+   threads, each judged with a clock tolerance measured for that run.
+
+With ``real_only`` (``--real-only``), or when the adapter declines simulation
+(``simulation = False``), everything runs on real threads. Every call into the
+candidate is bounded (``sim.conform.runner``): a hung call is a liveness finding.
+
+Every violated clause gets its smallest counterexample (``sim.conform.shrink``), a saved
+trace, the one-line replay command, the minimal scenario in readable form and the first
+history event where the candidate differs from the reference implementation. A clause
+"conforms" only if it is judged and some run exercised it (``sim.conform.coverage``);
+otherwise it is "not exercised" or "not observable" (``sim.conform.observability``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sim.adapters import load_adapter
+from sim.conform.coverage import exercise
+from sim.conform.matching import classify, disagreement, matching_text, probe_matching
+from sim.conform.observability import ALL_CLAUSES, TABLE
+from sim.conform.probes import (
+    ProbeResult,
+    probe_draining_sends,
+    probe_droppable,
+    probe_expiry,
+    probe_handler_errors,
+    probe_registry,
+    probe_snapshot,
+)
+from sim.conform.report import ClauseResult, ConformanceReport, Counterexample, Explored
+from sim.conform.runner import Run, declines_simulation, real, simulate
+from sim.conform.shrink import fewest, readable, shrink
+from sim.generate import GenConfig, scenario_from_seed
+from sim.history import History
+from sim.oracle import CLAUSES, check
+from sim.scenario import Advance, Scenario, Send, Shutdown, Subscribe, Unsubscribe
+from sim.strategies import STRATEGIES
+from sim.trace import Trace
+
+__all__ = [
+    "ALL_CLAUSES",
+    "DEFAULT_BUDGET",
+    "ClauseResult",
+    "ConformanceReport",
+    "conform",
+    "first_difference",
+    "main",
+    "strategy_mix",
+]
+
+#: simulated schedules per strategy of the mix, at the default budget (see README: chosen
+#: with ``python -m bench --only conform``-style measurements on the mutants)
+DEFAULT_BUDGET = 1500
+DEFAULT_REAL_RUNS = 24
+#: clauses the probes judge, beyond the oracle's
+PROBED = frozenset({"T2", "T3", "T4", "T5", "H1", "W4", "S3", "S4", "E2", "E3"})
+#: clauses decided through another clause's check
+THROUGH = {"T6": ("D1",), "L1": ("W1", "D2")}
+#: generated scenarios for real threads: expiries long enough to be decided there
+REAL_CONFIG = GenConfig(expiries=(None, None, 0.0, 1.0, 4.0, 12.0))
+REAL_SCALE = 0.02  #: real seconds per scenario second, generated real runs
+SLOW_SCALE = 0.05  #: the expiry probe on real threads
+
+Play = Callable[[Scenario, str, int], Run]
+
+
+def strategy_mix() -> tuple[str, ...]:
+    """Random walk and PCT, plus every other registered exploring strategy (race-directed)."""
+    extra = tuple(sorted(n for n in STRATEGIES if n not in ("random", "pct", "replay")))
+    return ("random", "pct", *extra)
+
+
+def features(scenario: Scenario) -> set[str]:
+    """The scenario features a report counts (operation kinds by name, and combinations)."""
+    out = {f"op {type(op).__name__}" for ops in scenario.threads for op in ops}
+    unsubscribed: set[int] = set()
+    touched: dict[int, set[int]] = {}
+    for t, ops in enumerate(scenario.threads):
+        for i, op in enumerate(ops):
+            if isinstance(op, Unsubscribe):
+                unsubscribed.add(op.channel)
+            if isinstance(op, (Subscribe, Unsubscribe)):
+                touched.setdefault(op.channel, set()).add(t)
+                if isinstance(op, Subscribe) and (
+                    op.channel in unsubscribed or not scenario.channels[op.channel].subscribed
+                ):
+                    out.add("re-subscribe" if op.channel in unsubscribed else "late subscribe")
+            if isinstance(op, Send):
+                if op.expiry is None:
+                    pass
+                elif op.expiry <= 0:
+                    out.add("expiry timedelta <= 0")
+                else:
+                    out.add("expiry timedelta > 0")
+                if op.droppable:
+                    out.add("droppable")
+                if op.local:
+                    out.add("local")
+            if isinstance(op, Shutdown):
+                out.add("shutdown mid-thread" if i < len(ops) - 1 else "shutdown by a thread")
+                if len(scenario.threads) > 1:
+                    out.add("shutdown concurrent with other threads")
+            if isinstance(op, Advance):
+                out.add("time passes")
+    if any(len(ts) > 1 for ts in touched.values()):
+        out.add("same channel (un)subscribed from two threads")
+    for c in scenario.channels:
+        if c.raises:
+            out.add("raising handler")
+        if c.sleep:
+            out.add("slow handler")
+        if c.reply is not None:
+            out.add("handler sends")
+    if scenario.shutdown:
+        out.add("shutdown at the end")
+    return out
+
+
+# side by side --------------------------------------------------------------------------------
+def _event_key(e: list[Any]) -> tuple[Any, ...]:
+    return (e[3], e[4], e[5], e[6])
+
+
+def first_difference(candidate: Trace, reference: Trace) -> str:
+    """Where the candidate's history first differs from the reference's (user-level events)."""
+    a = [e for e in candidate.history["events"] if e[3] not in ("route",)]
+    b = [e for e in reference.history["events"] if e[3] not in ("route",)]
+    for i, (x, y) in enumerate(zip(a, b, strict=False)):
+        if _event_key(x) != _event_key(y):
+            return (
+                f"event {i}: {candidate.impl} has {x[3]} m{x[4]} s{x[5]} {x[6]!r}, "
+                f"refimpl has {y[3]} m{y[4]} s{y[5]} {y[6]!r}"
+            )
+    if len(a) != len(b):
+        return (
+            f"after {min(len(a), len(b))} events: {candidate.impl} has {len(a)}, refimpl {len(b)}"
+        )
+    return "no difference in the user-level events"
+
+
+# the run -------------------------------------------------------------------------------------
+class _Conformance:
+    """One conformance check in progress: the findings so far and what was explored."""
+
+    def __init__(self, impl: str, trace_dir: Path, simulated: bool, wall: float = 20.0) -> None:
+        self.impl = impl
+        self.wall = wall  #: seconds any one play may take before it counts as hung
+        self.stuck = ""  #: the liveness finding that stopped further plays
+        self.shrink_limit = 120  #: candidate scenarios tried per counterexample
+        self.trace_dir = trace_dir
+        self.simulated = simulated
+        self.found: dict[str, tuple[str, Run]] = {}
+        self.exercised: Counter[str] = Counter()
+        self.explored = Explored()
+        self.real_findings: dict[str, str] = {}
+        self.pinned: set[str] = set()  #: clauses whose counterexample a probe made minimal
+        self.explained: dict[str, str] = {}  #: symptom clause -> the cause it was reported as
+
+    def _bounded(
+        self, scenario: Scenario, strategy: str, seed: int, play: Callable[[], Run]
+    ) -> Run:
+        """After one call hung, every later play is skipped: each would hang as well."""
+        if self.stuck:
+            return Run(scenario, History(), {}, "skipped", strategy, seed)
+        run = play()
+        if run.hung:
+            self.stuck = next(iter(run.found.values()), "a call did not return")
+        return run
+
+    def play_sim(self, scenario: Scenario, strategy: str, seed: int) -> Run:
+        return self._bounded(
+            scenario,
+            strategy,
+            seed,
+            lambda: simulate(self.impl, scenario, strategy, seed, wall=self.wall),
+        )
+
+    def play_real(self, scenario: Scenario, strategy: str, seed: int) -> Run:
+        return self._bounded(
+            scenario,
+            strategy,
+            seed,
+            lambda: real(self.impl, scenario, seed, scale=REAL_SCALE, wall=self.wall),
+        )
+
+    def play_slow(self, scenario: Scenario, strategy: str, seed: int) -> Run:
+        return self._bounded(
+            scenario,
+            strategy,
+            seed,
+            lambda: real(self.impl, scenario, seed, scale=SLOW_SCALE, wall=self.wall),
+        )
+
+    @property
+    def play(self) -> Play:
+        return self.play_sim if self.simulated else self.play_real
+
+    def note(self, run: Run, count: bool = True) -> None:
+        """Account for one run: coverage, exploration, and its findings."""
+        if run.mode == "skipped":
+            return
+        complete = not any(t.startswith("liveness") for t in run.found.values())
+        self.exercised.update(exercise(run.history, check(run.history, complete=complete)))
+        if run.mode == "real":
+            self.explored.real_runs += count
+            if run.tolerance:
+                self.explored.tolerances.append(run.tolerance)
+        for clause, text in run.found.items():
+            if run.mode == "real":
+                self.real_findings.setdefault(clause, f"seed {run.seed}: {text}")
+            self.keep(clause, text, run)
+
+    def keep(self, clause: str, text: str, run: Run, pinned: bool = False) -> None:
+        """Remember *run* as *clause*'s counterexample if it is the first or a smaller one."""
+        old = self.found.get(clause)
+        if clause in self.pinned:
+            return
+        replayable = (run.trace is not None, -run.size)  # replayable first, then smaller
+        if old is None or pinned or replayable > (old[1].trace is not None, -old[1].size):
+            self.found[clause] = (text, run)
+        if pinned:
+            self.pinned.add(clause)
+
+    def explain_losses(self) -> None:
+        """A loss (W1/D2) of a pair the candidate does not match is a matching failure (T2-T5):
+        reported there, not as the symptom."""
+        for clause in ("W1", "D2"):
+            if clause not in self.found or clause in self.pinned:
+                continue
+            _, run = self.found[clause]
+            pair = run.pair(clause)
+            if pair is None:
+                continue
+            sender, subscriber = pair
+            seen = disagreement(self.play, sender, subscriber)
+            if seen is None:
+                continue
+            got, small = seen
+            del self.found[clause]
+            self.explained[clause] = f"explained by the matching failure on {pair}"
+            kind = classify(sender, subscriber, None, got)
+            self.keep(kind, matching_text(sender, subscriber, got), small, pinned=True)
+            if kind != "T4":
+                self.keep("T4", matching_text(sender, subscriber, got), small, pinned=True)
+
+    def probe(self, result: ProbeResult) -> None:
+        for run in result.runs:
+            self.explored.probe_runs += 1
+            self.note(run, count=False)
+        self.exercised.update(result.exercised)
+        for f in result.findings:
+            self.keep(f.clause, f.text, f.run, pinned=True)
+
+    def campaign(self, budget: int, offset: int) -> None:
+        for strategy in strategy_mix():
+            for seed in range(offset, offset + budget):
+                if self.stuck:
+                    return
+                scenario = scenario_from_seed(seed, GenConfig())
+                run = self.play_sim(scenario, strategy, seed)
+                self.explored.schedules[strategy] += 1
+                self.explored.interleavings.add(run.digest)
+                self.explored.configs[f"{scenario.brokers}x{scenario.workers}"] += 1
+                self.explored.features.update(features(scenario))
+                self.note(run)
+
+    def real_campaign(self, runs: int, offset: int) -> None:
+        for seed in range(offset, offset + runs):
+            if self.stuck:
+                return
+            scenario = scenario_from_seed(seed, REAL_CONFIG)
+            run = self.play_real(scenario, "real", seed)
+            self.explored.configs[f"{scenario.brokers}x{scenario.workers}"] += 1
+            self.explored.features.update(features(scenario))
+            self.explored.interleavings.add(run.digest)
+            self.note(run)
+
+    # counterexamples ---------------------------------------------------------------------
+    def counterexample(self, clause: str, text: str, run: Run, shrink_seeds: int) -> Counterexample:
+        if run.trace is not None and clause in CLAUSES and clause in run.found:
+            if clause not in self.pinned:  # a probe's scenario is already small
+                run = shrink(self.play_sim, run, clause, shrink_seeds, limit=self.shrink_limit)
+            run = fewest(self.play_sim, run, clause, seeds=max(1, self.shrink_limit // 6))
+            text = run.found.get(clause, text)
+        self.trace_dir.mkdir(parents=True, exist_ok=True)
+        stem = f"conform-{self.impl.replace(':', '-').replace('/', '-')}-{clause}"
+        differs = ""
+        if run.trace is not None:
+            path = self.trace_dir / f"{stem}.json"
+            path.write_text(run.trace.dumps(), encoding="utf-8")
+            replay = f"python -m sim replay {path}"
+            name = run.strategy if run.strategy in ("random", "pct") else "random"
+            reference = simulate("refimpl", run.scenario, name, run.seed)
+            if reference.trace is not None:
+                differs = first_difference(run.trace, reference.trace)
+        else:
+            path = self.trace_dir / f"{stem}-scenario.json"
+            path.write_text(
+                json.dumps(run.scenario.to_json(), sort_keys=True) + "\n", encoding="utf-8"
+            )
+            replay = f"python -m sim run --scenario {path} --impl {self.impl} --real"
+            differs = "real threads: not replayable; the command runs the scenario again"
+        return Counterexample(
+            clause=clause,
+            text=text,
+            scenario=run.scenario.to_json(),
+            readable=readable(run.scenario),
+            strategy=run.strategy,
+            seed=run.seed,
+            preemptions=run.preemptions,
+            trace_path=str(path),
+            replay=replay,
+            differs_from_refimpl=differs,
+        )
+
+    def verdicts(self, shrink_seeds: int) -> list[ClauseResult]:
+        judged = set(CLAUSES) | PROBED
+        out: list[ClauseResult] = []
+        for clause in ALL_CLAUSES:
+            row = TABLE[clause]
+            if clause in self.found:
+                text, run = self.found[clause]
+                ce = self.counterexample(clause, text, run, shrink_seeds)
+                out.append(ClauseResult(clause, "violated", ce))
+            elif clause in self.explained:
+                note = "undecided: " + self.explained[clause]
+                out.append(ClauseResult(clause, "not exercised", None, note))
+            elif clause in THROUGH:
+                via = THROUGH[clause]
+                broken = [c for c in via if c in self.found]
+                if broken:
+                    out.append(
+                        ClauseResult(
+                            clause,
+                            "not exercised",
+                            None,
+                            f"undecided: decided through {'/'.join(via)}, which "
+                            f"{'is' if len(broken) == 1 else 'are'} violated",
+                        )
+                    )
+                else:
+                    out.append(self._by_count(clause, row.decided_by))
+            elif clause in judged:
+                out.append(self._by_count(clause, row.decided_by))
+            else:
+                out.append(ClauseResult(clause, "not observable", None, row.decided_by))
+        return out
+
+    def _by_count(self, clause: str, how: str) -> ClauseResult:
+        n = self.exercised[clause]
+        if n > 0:
+            return ClauseResult(clause, "conforms", None, f"exercised {n} times: {how}")
+        return ClauseResult(clause, "not exercised", None, f"no run exercised it: {how}")
+
+
+def conform(
+    impl: str,
+    budget: int = DEFAULT_BUDGET,
+    trace_dir: Path = Path("traces"),
+    real_runs: int = DEFAULT_REAL_RUNS,
+    shrink_seeds: int = 4,
+    *,
+    real_only: bool = False,
+    seed_offset: int = 0,
+    probe_seeds: int = 6,
+    wall: float = 20.0,
+    shrink_limit: int = 120,
+) -> ConformanceReport:
+    """Check *impl* clause by clause; see the module docstring."""
+    started = time.perf_counter()
+    simulated = not real_only and not declines_simulation(impl)
+    c = _Conformance(impl, trace_dir, simulated, wall)
+    c.shrink_limit = shrink_limit
+    play = c.play
+    seeds = probe_seeds if simulated else max(1, probe_seeds // 3)
+    findings, counted, runs = probe_matching(play)
+    c.probe(ProbeResult(list(findings), counted, runs))
+    for probe in (
+        probe_handler_errors,
+        probe_snapshot,
+        probe_registry,
+        probe_droppable,
+        probe_draining_sends,
+        probe_expiry,
+    ):
+        c.probe(probe(play, seeds))
+    if real_runs > 0:  # timing on real threads, expiries well outside the run's tolerance
+        c.probe(probe_expiry(c.play_slow, 2))
+    if simulated:
+        c.campaign(budget, seed_offset)
+        c.real_campaign(real_runs, seed_offset)
+        mode = "simulation and real threads"
+    else:
+        c.real_campaign(max(real_runs, budget // 20), seed_offset)
+        mode = "real threads only"
+    c.explain_losses()
+    c.explored.seeds = (
+        f"{seed_offset}..{seed_offset + budget - 1} per strategy"
+        if simulated
+        else f"{seed_offset}.. (real threads)"
+    )
+    if c.stuck:
+        mode += f"; stopped early: {c.stuck}"
+    report = ConformanceReport(impl, budget, mode)
+    report.clauses = c.verdicts(shrink_seeds)
+    report.real_findings = c.real_findings
+    c.explored.seconds = time.perf_counter() - started
+    report.explored = c.explored
+    return report
+
+
+def main(
+    impl: str,
+    report_path: str | None,
+    budget: int,
+    trace_dir: Path,
+    *,
+    real_only: bool = False,
+    fresh: bool = False,
+) -> int:
+    try:
+        load_adapter(impl)
+    except Exception as exc:  # a bad name or a broken factory: one line, exit 2
+        print(f"error: cannot load implementation {impl!r}: {exc}", file=sys.stderr)
+        return 2
+    offset = 0
+    if fresh:
+        import secrets
+
+        offset = secrets.randbelow(10**9) * 100_000  # the only randomness: which seeds, printed
+        print(f"fresh seeds from {offset}", flush=True)
+    report = conform(impl, budget, trace_dir, real_only=real_only, seed_offset=offset)
+    print(report.table())
+    for c in report.clauses:
+        ce = c.counterexample
+        if ce is None:
+            continue
+        print(f"\n{c.clause}: {ce.text}")
+        print("  minimal scenario:")
+        print("\n".join("    " + line for line in ce.readable.splitlines()))
+        print(f"  schedule: {ce.strategy} seed {ce.seed}, {ce.preemptions} preemptions")
+        print(f"  vs refimpl: {ce.differs_from_refimpl}")
+        print(f"  replay: {ce.replay}")
+    if report_path:
+        Path(report_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(report_path).write_text(
+            json.dumps(report.to_json(), indent=1, sort_keys=True) + "\n", encoding="utf-8"
+        )
+    return 1 if report.violated else 0
