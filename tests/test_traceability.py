@@ -31,7 +31,8 @@ def _is_spec_mark(node: ast.AST) -> bool:
 def citations() -> dict[str, list[str]]:
     """clause -> the tests citing it (``path::name``), from ``pytest.mark.spec(...)`` marks."""
     cited: dict[str, list[str]] = {}
-    for path in sorted((ROOT / "tests").rglob("test_*.py")):
+    shipped = (ROOT / "sim" / "suite").glob("test_*.py")  # the property suite, in the package
+    for path in sorted([*(ROOT / "tests").rglob("test_*.py"), *shipped]):
         rel = path.relative_to(ROOT).as_posix()
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):

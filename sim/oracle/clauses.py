@@ -12,7 +12,8 @@ from pathlib import Path
 
 __all__ = ["SPEC_PATH", "spec_clauses", "spec_order"]
 
-SPEC_PATH = Path(__file__).resolve().parents[2] / "specs" / "channels.md"
+#: ``specs/channels.md`` through a symlink in this package, so that a wheel carries the spec
+SPEC_PATH = Path(__file__).resolve().parent / "channels.md"
 _HEADING = re.compile(r"^### ([A-Z]\d+) — (.+)$", re.MULTILINE)
 
 

@@ -1,4 +1,9 @@
-"""``pytest tests/properties --impl NAME``: the property suite against another implementation."""
+"""``pytest tests/properties --impl NAME``: the property suite against another implementation.
+
+The properties themselves live in ``sim/suite`` (shipped with the package, run elsewhere
+through the plugin's ``--chanspec-impl``); the modules here run the same functions, and
+``--impl`` is this repository's short name for the plugin's option.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 @pytest.fixture(scope="session")
-def impl(request: pytest.FixtureRequest) -> str:
+def chanspec_impl(request: pytest.FixtureRequest) -> str:
     name: str = request.config.getoption("--impl")
     return name

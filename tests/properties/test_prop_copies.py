@@ -1,22 +1,9 @@
-"""Shallow-copy isolation across interleavings: the sender changes its dict right after
-send(), every handler changes its own copy, and every handler checks what it got."""
+"""``sim/suite/test_prop_copies.py``, the shipped property suite (``--impl NAME``)."""
 
-from __future__ import annotations
+from sim.suite.test_prop_copies import (
+    test_no_holder_sees_another_holders_change_and_nested_objects_are_shared,
+)
 
-import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
-from sim.generate import GenConfig, scenarios
-from sim.properties import check_sim
-from sim.strategies.hypothesis_schedule import HypothesisSchedule
-
-COPIES = GenConfig(weights=(85, 5, 5, 0, 5, 0), expiries=(None,), droppable_percent=0)
-
-
-@pytest.mark.spec("C1", "C2", "C3", "C4")
-@given(scenario=scenarios(COPIES), data=st.data())
-def test_no_holder_sees_another_holders_change_and_nested_objects_are_shared(
-    impl: str, scenario, data
-) -> None:  # type: ignore[no-untyped-def]
-    check_sim(impl, scenario, HypothesisSchedule(data))
+__all__ = [
+    "test_no_holder_sees_another_holders_change_and_nested_objects_are_shared",
+]

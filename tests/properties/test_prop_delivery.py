@@ -1,50 +1,13 @@
-"""Exactly-once, in-order delivery inside the subscription window, across interleavings.
+"""``sim/suite/test_prop_delivery.py``, the shipped property suite (``--impl NAME``)."""
 
-Scenarios and schedules both come from Hypothesis, so a failure shrinks to a small
-scenario with few preemptions, and prints the command that replays it.
-"""
-
-from __future__ import annotations
-
-import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
-from sim.generate import GenConfig, scenarios
-from sim.properties import check_sim
-from sim.strategies.hypothesis_schedule import HypothesisSchedule
-
-#: Sends, subscribes and unsubscribes only: no expiry, no droppable, shutdown only at the end.
-DELIVERY = GenConfig(
-    weights=(70, 15, 15, 0, 0, 0), expiries=(None,), droppable_percent=0, raises_percent=0
-)
-#: The same with settles and wildcard senders racing several threads.
-RACES = GenConfig(
-    max_threads=3, max_ops=6, weights=(60, 15, 15, 0, 10, 0), expiries=(None,), droppable_percent=0
+from sim.suite.test_prop_delivery import (
+    test_every_subscriber_gets_each_message_once_in_send_order,
+    test_order_holds_for_every_thread_configuration,
+    test_subscription_window_with_racing_subscribes_and_unsubscribes,
 )
 
-
-@pytest.mark.spec("D1", "D2", "O1", "O2", "O3", "T6")
-@given(scenario=scenarios(DELIVERY), data=st.data())
-def test_every_subscriber_gets_each_message_once_in_send_order(impl: str, scenario, data) -> None:  # type: ignore[no-untyped-def]
-    check_sim(impl, scenario, HypothesisSchedule(data))
-
-
-@pytest.mark.spec("W1", "W2", "W3", "W4", "T4")
-@given(scenario=scenarios(RACES), data=st.data())
-def test_subscription_window_with_racing_subscribes_and_unsubscribes(
-    impl: str, scenario, data
-) -> None:  # type: ignore[no-untyped-def]
-    check_sim(impl, scenario, HypothesisSchedule(data))
-
-
-@pytest.mark.spec("O2", "O3", "R1")
-@pytest.mark.parametrize(("brokers", "workers"), [(1, 4), (3, 1), (3, 4)])
-@given(data=st.data())
-def test_order_holds_for_every_thread_configuration(
-    impl: str, brokers: int, workers: int, data
-) -> None:  # type: ignore[no-untyped-def]
-    scenario = data.draw(
-        scenarios(GenConfig(brokers, workers, weights=(80, 10, 10, 0, 0, 0), expiries=(None,)))
-    )
-    check_sim(impl, scenario, HypothesisSchedule(data))
+__all__ = [
+    "test_every_subscriber_gets_each_message_once_in_send_order",
+    "test_order_holds_for_every_thread_configuration",
+    "test_subscription_window_with_racing_subscribes_and_unsubscribes",
+]

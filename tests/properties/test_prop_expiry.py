@@ -1,24 +1,9 @@
-"""Expiry under virtual time: deadlines on the simulated clock, advanced by the scenario
-and by slow handlers, so a message can expire between routing and running."""
+"""``sim/suite/test_prop_expiry.py``, the shipped property suite (``--impl NAME``)."""
 
-from __future__ import annotations
-
-import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
-from sim.generate import GenConfig, scenarios
-from sim.properties import check_sim
-from sim.strategies.hypothesis_schedule import HypothesisSchedule
-
-EXPIRY = GenConfig(
-    weights=(60, 5, 5, 20, 10, 0), expiries=(0.5, 1.0, 0.0, None, 2.0, 3.0), droppable_percent=0
+from sim.suite.test_prop_expiry import (
+    test_no_handler_starts_at_or_after_the_deadline_and_every_expiry_is_reported,
 )
 
-
-@pytest.mark.spec("E1", "E2", "E3", "E4", "D2")
-@given(scenario=scenarios(EXPIRY), data=st.data())
-def test_no_handler_starts_at_or_after_the_deadline_and_every_expiry_is_reported(
-    impl: str, scenario, data
-) -> None:  # type: ignore[no-untyped-def]
-    check_sim(impl, scenario, HypothesisSchedule(data))
+__all__ = [
+    "test_no_handler_starts_at_or_after_the_deadline_and_every_expiry_is_reported",
+]

@@ -1,25 +1,9 @@
-"""Handler errors and internal topics across interleavings: a raising handler never stops
-delivery to anyone, and internal-topic messages reach exactly the matching channels."""
+"""``sim/suite/test_prop_handlers.py``, the shipped property suite (``--impl NAME``)."""
 
-from __future__ import annotations
-
-import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
-from sim.generate import TOPICS, GenConfig, scenarios
-from sim.properties import check_sim
-from sim.strategies.hypothesis_schedule import HypothesisSchedule
-
-HANDLERS = GenConfig(
-    weights=(60, 15, 15, 0, 10, 0),
-    raises_percent=50,
-    expiries=(None,),
-    topics=("*", "lona.channels.*", "lona.channels.subscribe", *TOPICS),
+from sim.suite.test_prop_handlers import (
+    test_raising_handlers_and_internal_topics,
 )
 
-
-@pytest.mark.spec("H1", "I1", "I2", "T4")
-@given(scenario=scenarios(HANDLERS), data=st.data())
-def test_raising_handlers_and_internal_topics(impl: str, scenario, data) -> None:  # type: ignore[no-untyped-def]
-    check_sim(impl, scenario, HypothesisSchedule(data))
+__all__ = [
+    "test_raising_handlers_and_internal_topics",
+]

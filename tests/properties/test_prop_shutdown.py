@@ -1,21 +1,9 @@
-"""Droppable shutdown at any point of a run, from any thread, with handlers that send."""
+"""``sim/suite/test_prop_shutdown.py``, the shipped property suite (``--impl NAME``)."""
 
-from __future__ import annotations
+from sim.suite.test_prop_shutdown import (
+    test_graceful_shutdown_delivers_what_it_must_and_reports_what_it_drops,
+)
 
-import pytest
-from hypothesis import given
-from hypothesis import strategies as st
-
-from sim.generate import GenConfig, scenarios
-from sim.properties import check_sim
-from sim.strategies.hypothesis_schedule import HypothesisSchedule
-
-SHUTDOWN = GenConfig(weights=(60, 5, 5, 5, 5, 20), droppable_percent=50)
-
-
-@pytest.mark.spec("S1", "S2", "S3", "S4", "S5", "S6", "D2")
-@given(scenario=scenarios(SHUTDOWN), data=st.data())
-def test_graceful_shutdown_delivers_what_it_must_and_reports_what_it_drops(
-    impl: str, scenario, data
-) -> None:  # type: ignore[no-untyped-def]
-    check_sim(impl, scenario, HypothesisSchedule(data))
+__all__ = [
+    "test_graceful_shutdown_delivers_what_it_must_and_reports_what_it_drops",
+]
