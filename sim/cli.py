@@ -183,6 +183,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.getLogger("refimpl").setLevel(logging.CRITICAL)
     logging.getLogger("lona").setLevel(logging.CRITICAL)
+    impl = getattr(args, "impl", None)
+    if impl is not None:
+        from sim.adapters import load_adapter
+
+        try:  # a bad name is a usage error, said at once, before any run
+            load_adapter(impl)
+        except (ValueError, TypeError, ImportError, AttributeError) as exc:
+            print(f"error: --impl {impl}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return 2
     if args.command == "run":
         return _cmd_run(args)
     if args.command == "campaign":

@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 HASHY = "tests.interpose.impls.hashy:factory"
 
@@ -31,11 +33,12 @@ def sim(*args: str, hash_seed: str = "0") -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_interposed_runs_are_the_same_in_every_process() -> None:
-    for impl, seeds in (("examples.plain_channels.adapter:factory", "0..2"), ("lona", "3")):
-        done = sim("run", "--seeds", seeds, "--impl", impl, "--determinism")
-        assert done.returncode == 0, done.stdout + done.stderr
-        lines = done.stdout.splitlines()
+def test_interposed_runs_are_the_same_in_every_process(capsys: pytest.CaptureFixture[str]) -> None:
+    from sim.cli import main
+
+    for impl, seeds in (("examples.plain_channels.adapter:factory", "0..1"), ("lona", "3")):
+        assert main(["run", "--seeds", seeds, "--impl", impl, "--determinism"]) == 0
+        lines = capsys.readouterr().out.splitlines()
         assert lines and all("deterministic" in x and "PYTHONHASHSEED=1,2" in x for x in lines)
 
 

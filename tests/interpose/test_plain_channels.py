@@ -48,14 +48,14 @@ def test_a_version_2_adapter_that_lacks_a_method_is_refused_at_once() -> None:
 @pytest.mark.spec("W1", "W2", "W3", "W4", "D1", "D2", "O1", "O2", "O3", "C1", "C2", "C3")
 @pytest.mark.spec("E2", "E3", "S1", "S2", "S3", "S4", "S5", "S6", "T4", "H1")
 def test_plain_channels_conforms_in_simulation_and_on_real_threads(tmp_path: Path) -> None:
-    report = conform(IMPL, budget=12, trace_dir=tmp_path, real_runs=2, shrink_seeds=2)
+    report = conform(IMPL, budget=8, trace_dir=tmp_path, real_runs=2, shrink_seeds=1)
     assert report.violated == [] and report.real_findings == {}, report.table()
-    assert report.schedules == 24 and report.real_runs == 2
+    assert report.schedules == 16 and report.real_runs == 2
 
 
 @pytest.mark.spec("O2", "O3")
 def test_the_broken_variant_is_caught_and_its_counterexample_replays(tmp_path: Path) -> None:
-    report = conform(BROKEN, budget=12, trace_dir=tmp_path, real_runs=0, shrink_seeds=2)
+    report = conform(BROKEN, budget=12, trace_dir=tmp_path, real_runs=0, shrink_seeds=1)
     assert set(report.violated) & {"O2", "O3"}, report.table()
     assert set(report.violated) <= {"O2", "O3"}  # nothing else is wrong with it
     found = next(c.counterexample for c in report.clauses if c.counterexample is not None)
@@ -70,3 +70,14 @@ def test_real_threads_deliver_everything_and_settle_waits() -> None:
     assert starts == [(m, s) for m in range(3) for s in (0, 1)]
     settled = next(e.index for e in history.events if e.kind == "settle_ret")
     assert all(e.index < settled for e in history.events if e.kind == "end")
+
+
+def test_the_cli_refuses_a_bad_implementation_name_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from sim.cli import main
+
+    for impl in ("tests.interpose.impls.incomplete:Incomplete", "examples.nosuch:factory"):
+        assert main(["run", "--seed", "0", "--impl", impl]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: --impl {impl}: ") and err.count("\n") == 1
