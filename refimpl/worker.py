@@ -195,11 +195,11 @@ class Worker:
         """
         if self._message is None:
             raise RuntimeError("schedule_task() outside of a message taken with get_message()")
-        if not self._owns(channel):
-            raise ValueError(f"{safe_repr(channel)} is not a channel of this runtime (spec R8)")
         snapshot = message._snapshot
         sub = snapshot.by_channel.get(channel) if snapshot is not None else None
-        if sub is None:
+        if sub is None:  # not in the message's snapshot, which holds only this runtime's
+            if not self._owns(channel):
+                raise ValueError(f"{safe_repr(channel)} is not a channel of this runtime (R8)")
             sub = channel._sub
         if sub is None:
             self.runtime._drop(message._copy_or_bare(), channel, "unsubscribed")

@@ -11,12 +11,12 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
-from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sim.explore import RunSpec
+    from sim.scenario import Scenario
 
 __all__ = ["main"]
 
@@ -71,6 +71,36 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--size", choices=("s", "l"), default=None, help="scenario size (campaign default: both)"
     )
+    _add_lines(p)
+
+
+def _add_lines(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--preempt-lines",
+        metavar="MODULE[,MODULE]",
+        default="",
+        help="a scheduling point before each line of these modules ('none': off; "
+        "default: the adapter's preempt_lines)",
+    )
+
+
+def _lines_error(impl: str, preempt_lines: str, strategy: str = "") -> str | None:
+    """Why this combination of --preempt-lines and strategy cannot run, or None."""
+    from sim.lines import LineTracingUnavailable, check_available
+    from sim.lines.config import module_file
+    from sim.lines.plan import modules_for
+
+    try:
+        modules = modules_for(impl, preempt_lines)
+        for module in modules:
+            module_file(module)
+        if strategy == "race" and not modules:
+            return f"--strategy race needs --preempt-lines (the adapter of {impl!r} names none)"
+        if modules:
+            check_available()
+    except (ValueError, LineTracingUnavailable) as exc:
+        return str(exc)
+    return None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -81,7 +111,9 @@ def _parser() -> argparse.ArgumentParser:
     group = run.add_mutually_exclusive_group()
     group.add_argument("--seed", type=int)
     group.add_argument("--seeds", type=_seeds)
-    run.add_argument("--strategy", default="random", choices=("random", "pct", "exhaustive"))
+    run.add_argument(
+        "--strategy", default="random", choices=("random", "pct", "race", "exhaustive")
+    )
     run.add_argument(
         "--preemption-bound", type=int, default=2, help="exhaustive: preemptions per schedule"
     )
@@ -166,6 +198,7 @@ def _parser() -> argparse.ArgumentParser:
         help="simulated schedules per strategy (default: sim.conform.DEFAULT_BUDGET)",
     )
     conf.add_argument("--trace-dir", default=str(TRACE_DIR))
+    _add_lines(conf)
     conf.add_argument(
         "--real-only",
         action="store_true",
@@ -209,6 +242,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from sim.conform import DEFAULT_BUDGET
     from sim.conform import main as conform_main
 
+    error = _lines_error(args.impl, args.preempt_lines)
+    if error is not None:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if args.budget is not None and args.budget < 1:
         print("error: --budget must be at least 1", file=sys.stderr)
         return 2
@@ -219,6 +256,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         Path(args.trace_dir),
         real_only=args.real_only,
         fresh=args.fresh,
+        lines=args.preempt_lines,
     )
 
 
@@ -237,9 +275,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
             args.max_steps,
             args.size or "s",
             args.scenario or "",
+            args.preempt_lines,
         )
         for s in seeds
     ]
+    if not args.real:
+        error = _lines_error(args.impl, args.preempt_lines, args.strategy)
+        if error is not None:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+    elif args.preempt_lines and args.preempt_lines != "none":
+        print("error: --preempt-lines applies to simulated runs, not --real", file=sys.stderr)
+        return 2
     if args.record and not (args.real and len(specs) == 1):
         print("error: --record needs --real and one run (one seed)", file=sys.stderr)
         return 2
@@ -264,17 +311,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
         result = run_one(specs[0], trace_dir, keep=False)
         if args.trace_out:
             from sim.explore import judge
-            from sim.strategies import make_strategy
             from sim.trace import record
 
             spec = specs[0]
+            scenario = spec.scenario()
+            strategy, lines = spec.plan(scenario)
             trace = record(
-                spec.scenario(),
-                spec.impl,
-                make_strategy(spec.strategy, spec.seed),
-                spec.seed,
-                spec.max_steps,
-                judge,
+                scenario, spec.impl, strategy, spec.seed, spec.max_steps, judge, lines=lines
             )
             Path(args.trace_out).write_text(trace.dumps(), encoding="utf-8")
             result.trace_path = args.trace_out
@@ -336,31 +379,32 @@ def _determinism(specs: list[RunSpec]) -> int:
     """
     from sim.determinism import HASH_SEEDS, across_processes
     from sim.explore import judge
-    from sim.strategies import make_strategy
     from sim.trace import determinism_check
 
-    results = [
-        determinism_check(
-            spec.scenario(),
-            spec.impl,
-            partial(make_strategy, spec.strategy),
-            spec.seed,
-            spec.max_steps,
-            judge,
+    results = []
+    for spec in specs:
+        scenario = spec.scenario()
+        lines = spec.plan(scenario)[1]
+
+        def fresh(_seed: int, spec: RunSpec = spec, scenario: Scenario = scenario) -> Any:
+            return spec.plan(scenario)[0]  # the race plan is memoised: same lines both times
+
+        results.append(
+            determinism_check(
+                scenario, spec.impl, fresh, spec.seed, spec.max_steps, judge, lines=lines
+            )
         )
-        for spec in specs
-    ]
-    fresh = across_processes(specs, [r.original for r in results])
+    elsewhere = across_processes(specs, [r.original for r in results])
     bad = 0
-    for spec, result, elsewhere in zip(specs, results, fresh, strict=True):
-        if result.ok and not elsewhere:
+    for spec, result, others in zip(specs, results, elsewhere, strict=True):
+        if result.ok and not others:
             print(
                 f"seed {spec.seed}: deterministic ({result.original.steps} steps, twice here and "
                 f"in fresh processes with PYTHONHASHSEED={','.join(HASH_SEEDS)})"
             )
         else:
             bad += 1
-            print(f"seed {spec.seed}: NOT DETERMINISTIC: {result.first or elsewhere[0]}")
+            print(f"seed {spec.seed}: NOT DETERMINISTIC: {result.first or others[0]}")
             print(f"  rerun: {spec.command()} --determinism")
     return 1 if bad else 0
 
@@ -376,6 +420,10 @@ def _cmd_campaign(args: argparse.Namespace) -> int:
         return 2
     strategies = [s for s in args.strategies.split(",") if s]
     sizes = [args.size] if args.size else ["s", "l"]
+    error = _lines_error(args.impl, args.preempt_lines, "race" if "race" in strategies else "")
+    if error is not None:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     if args.fresh:
         import secrets
 
@@ -383,7 +431,14 @@ def _cmd_campaign(args: argparse.Namespace) -> int:
         args.seeds = [s + offset for s in args.seeds]
         print(f"fresh seeds {args.seeds[0]}..{args.seeds[-1]}", flush=True)
     specs = campaign_specs(
-        args.seeds, args.impl, strategies, sizes, args.brokers, args.workers, args.max_steps
+        args.seeds,
+        args.impl,
+        strategies,
+        sizes,
+        args.brokers,
+        args.workers,
+        args.max_steps,
+        args.preempt_lines,
     )
     if n > 1:
         specs = shard(specs, i, n)
@@ -399,6 +454,7 @@ def _cmd_campaign(args: argparse.Namespace) -> int:
             "brokers": args.brokers,
             "workers": args.workers,
             "max_steps": args.max_steps,
+            **({"preempt_lines": args.preempt_lines} if args.preempt_lines else {}),
         }
         try:
             Path(args.report).write_text(

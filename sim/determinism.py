@@ -21,7 +21,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sim.explore import RunSpec, judge
-from sim.strategies import make_strategy
 from sim.trace import Trace, compare, load, record
 
 __all__ = ["HASH_SEEDS", "across_processes", "record_spec"]
@@ -31,9 +30,10 @@ _TIMEOUT = 600.0
 
 
 def record_spec(spec: RunSpec) -> Trace:
-    """The trace ``python -m sim run ... --trace-out`` writes for *spec*."""
-    strategy = make_strategy(spec.strategy, spec.seed)
-    return record(spec.scenario(), spec.impl, strategy, spec.seed, spec.max_steps, judge)
+    """The trace ``python -m sim run ... --trace-out`` writes for *spec* (as ``run_one``)."""
+    scenario = spec.scenario()
+    strategy, lines = spec.plan(scenario)
+    return record(scenario, spec.impl, strategy, spec.seed, spec.max_steps, judge, lines=lines)
 
 
 def _child(specs_json: str, out_dir: str) -> None:

@@ -27,7 +27,7 @@ from sim.adapters.base import Adapter, Session
 from sim.history import History, MessageInfo
 from sim.primitives import SimPlatform
 from sim.scenario import Advance, Scenario, Send, Settle, Shutdown, Subscribe, Unsubscribe
-from sim.scheduler import Scheduler, SchedulingStrategy
+from sim.scheduler import Instrument, Scheduler, SchedulingStrategy
 
 __all__ = ["Env", "RealEnv", "RealRunError", "SimEnv", "play_real", "play_sim"]
 
@@ -335,13 +335,17 @@ class _Run:
 
 
 def play_sim(
-    scenario: Scenario, adapter: Adapter, strategy: SchedulingStrategy, max_steps: int = 200_000
+    scenario: Scenario,
+    adapter: Adapter,
+    strategy: SchedulingStrategy,
+    max_steps: int = 200_000,
+    instrument: Instrument | None = None,
 ) -> tuple[History, Scheduler]:
-    """Play *scenario* under the deterministic scheduler.
+    """Play *scenario* under the deterministic scheduler (*instrument*: e.g. line points).
 
     Raises ExecutionAborted on deadlock or livelock, with ``.history`` and ``.scheduler``.
     """
-    sched = Scheduler(strategy, max_steps)
+    sched = Scheduler(strategy, max_steps, instrument)
     run = _Run(scenario, adapter, SimEnv(sched))
     try:
         sched.run(run.main)

@@ -24,10 +24,11 @@ from typing import Any
 
 from sim.generate import GenConfig, scenario_from_seed
 from sim.history import History
+from sim.lines.config import LinePoints
+from sim.lines.plan import modules_for, plan_run
 from sim.oracle import CLAUSES, check
 from sim.scenario import Scenario
-from sim.scheduler import Scheduler
-from sim.strategies import make_strategy
+from sim.scheduler import Scheduler, SchedulingStrategy
 from sim.strategies.exhaustive import Exhaustive
 from sim.trace import Trace, record
 
@@ -70,6 +71,7 @@ class RunSpec:
     max_steps: int = 200_000
     size: str = "s"
     scenario_file: str = ""  #: play this scenario (JSON) instead of generating one from the seed
+    preempt_lines: str = ""  #: ``--preempt-lines``: modules, ``none``, or "" (adapter's default)
 
     def scenario(self) -> Scenario:
         if self.scenario_file:
@@ -97,7 +99,15 @@ class RunSpec:
             parts.append(f"--size {self.size}")
         if self.scenario_file:
             parts.append(f"--scenario {self.scenario_file}")
+        if self.preempt_lines:
+            parts.append(f"--preempt-lines {self.preempt_lines}")
         return " ".join(parts)
+
+    def plan(self, scenario: Scenario) -> tuple[SchedulingStrategy, LinePoints | None]:
+        """This run's strategy and line points (``sim.lines.plan``)."""
+        return plan_run(
+            self.impl, self.strategy, self.seed, scenario, self.preempt_lines, self.max_steps
+        )
 
     def trace_name(self) -> str:
         impl = self.impl.replace(":", "-").replace("/", "-")
@@ -166,14 +176,9 @@ def _result(spec: RunSpec, trace: Trace, trace_dir: Path | None, keep: bool) -> 
 
 def run_one(spec: RunSpec, trace_dir: Path | None = None, keep: bool = False) -> RunResult:
     """Run one spec; write its trace under *trace_dir* if it failed (or always, with *keep*)."""
-    trace = record(
-        spec.scenario(),
-        spec.impl,
-        make_strategy(spec.strategy, spec.seed),
-        spec.seed,
-        spec.max_steps,
-        judge,
-    )
+    scenario = spec.scenario()
+    strategy, lines = spec.plan(scenario)
+    trace = record(scenario, spec.impl, strategy, spec.seed, spec.max_steps, judge, lines=lines)
     return _result(spec, trace, trace_dir, keep)
 
 
@@ -197,6 +202,8 @@ def explore_exhaustive(
 ) -> ExhaustiveResult:
     """Every schedule of the seed's (small) scenario with at most *preemption_bound* preemptions."""
     scenario = scenario_from_seed(spec.seed, GenConfig(spec.brokers, spec.workers, 2, 2, 2))
+    modules = modules_for(spec.impl, spec.preempt_lines)
+    lines = LinePoints.of(modules) if modules else None
     explorer = Exhaustive(preemption_bound, max_executions)
     results: list[RunResult] = []
     for n, execution in enumerate(explorer.executions()):
@@ -213,6 +220,7 @@ def explore_exhaustive(
             spec.max_steps,
             judge,
             description=description,
+            lines=lines,
         )
         named = replace(spec, strategy=f"exhaustive{n}")
         result = _result(named, trace, trace_dir, keep=False)
@@ -314,6 +322,7 @@ def campaign_specs(
     brokers: int | None = None,
     workers: int | None = None,
     max_steps: int = 200_000,
+    preempt_lines: str = "",
 ) -> list[RunSpec]:
     """The runs of a campaign, in its fixed order: strategies and sizes alternate by seed."""
     return [
@@ -325,6 +334,7 @@ def campaign_specs(
             workers,
             max_steps,
             sizes[(seed // len(strategies)) % len(sizes)],
+            preempt_lines=preempt_lines,
         )
         for seed in seeds
     ]

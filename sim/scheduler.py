@@ -16,6 +16,12 @@ thread returns; threads still blocked then are torn down.
 
 Thread ids are small integers in creation order, and all choices iterate threads in
 id order, so nothing depends on ``id()``, hashing or the wall clock.
+
+Two hooks serve line-level preemption (``sim.lines``) and cost nothing otherwise: an
+``Instrument`` is started before the main thread and stopped before the teardown, and
+hears of every spawn and wake (the happens-before edges the scheduler itself makes);
+``point(kind, guard)`` calls ``guard.leave()``/``guard.enter()`` around a switch, so a
+point taken inside a ``sys.settrace`` callback parks at tracing depth 0.
 """
 
 from __future__ import annotations
@@ -29,9 +35,11 @@ import greenlet
 __all__ = [
     "Deadlock",
     "ExecutionAborted",
+    "Instrument",
     "Livelock",
     "Scheduler",
     "SchedulingStrategy",
+    "SwitchGuard",
     "VThread",
 ]
 
@@ -63,6 +71,26 @@ class SchedulingStrategy(Protocol):
         ...
 
 
+class SwitchGuard(Protocol):
+    """Brackets a switch made from inside a trace callback (see ``sim.lines.tracing``)."""
+
+    def leave(self) -> None: ...
+
+    def enter(self) -> None: ...
+
+
+class Instrument(Protocol):
+    """Watches one execution: started before its main thread, stopped before the teardown."""
+
+    def start(self, sched: Scheduler) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def spawned(self, parent: VThread | None, child: VThread) -> None: ...
+
+    def woke(self, waker: VThread | None, wakee: VThread) -> None: ...
+
+
 class VThread:
     """A virtual thread. ``waiting`` names what it is blocked on, for messages and timelines."""
 
@@ -90,8 +118,14 @@ class _Teardown(greenlet.GreenletExit):  # type: ignore[misc]
 class Scheduler:
     """Runs one execution. Create a new scheduler for each execution."""
 
-    def __init__(self, strategy: SchedulingStrategy, max_steps: int = 200_000) -> None:
+    def __init__(
+        self,
+        strategy: SchedulingStrategy,
+        max_steps: int = 200_000,
+        instrument: Instrument | None = None,
+    ) -> None:
         self.strategy = strategy
+        self.instrument = instrument
         self.max_steps = max_steps
         self.threads: list[VThread] = []
         self.current: VThread | None = None
@@ -114,6 +148,9 @@ class Scheduler:
     def run(self, main: Callable[[], Any]) -> None:
         """Run *main* as thread 0 until it returns. Raises ExecutionAborted subclasses."""
         self._hub = greenlet.getcurrent()
+        instrument = self.instrument
+        if instrument is not None:
+            instrument.start(self)
         self.spawn("main", main)
         try:
             while self.error is None and self.failure is None and self.threads[0].state != DONE:
@@ -124,6 +161,8 @@ class Scheduler:
                 assert nxt.glet is not None
                 nxt.glet.switch()
         finally:
+            if instrument is not None:
+                instrument.stop()
             self._teardown()
             for finalize in self.finalizers:
                 with contextlib.suppress(Exception):  # the run's own outcome is what counts
@@ -152,10 +191,12 @@ class Scheduler:
 
         thread.glet = greenlet.greenlet(body, parent=self._hub)
         self.threads.append(thread)
+        if self.instrument is not None:
+            self.instrument.spawned(self.current, thread)
         return thread
 
     # the points threads call ---------------------------------------------------------------
-    def point(self, kind: str) -> None:
+    def point(self, kind: str, guard: SwitchGuard | None = None) -> None:
         """A scheduling point: record it, then let the strategy pick who runs next."""
         if self._tearing_down:
             raise _Teardown
@@ -164,8 +205,8 @@ class Scheduler:
         self.steps += 1
         self.log.append((me.id, kind))
         if self.steps > self.max_steps:
-            self._abort(Livelock(f"no end after {self.max_steps} steps"))
-        self._switch_from(me)
+            self._abort(Livelock(f"no end after {self.max_steps} steps"), guard)
+        self._switch_from(me, guard)
 
     def block(self, what: str, deadline: float | None = None) -> bool:
         """Block the current thread until ``wake`` (True) or *deadline* (False)."""
@@ -186,6 +227,8 @@ class Scheduler:
             thread.state = RUNNABLE
             thread.deadline = None
             thread.waiting = ""
+            if self.instrument is not None:
+                self.instrument.woke(self.current, thread)
 
     def wait_quiescent(self) -> None:
         """Block until no other thread is runnable (before the clock would move)."""
@@ -218,23 +261,35 @@ class Scheduler:
             self.log.append((thread.id, "exit"))
         # returning from the greenlet body resumes the hub, which picks the next thread
 
-    def _abort(self, error: ExecutionAborted) -> None:
+    def _abort(self, error: ExecutionAborted, guard: SwitchGuard | None = None) -> None:
         self.error = error
         assert self._hub is not None
-        self._hub.switch()
+        if guard is not None:
+            guard.leave()
+        try:
+            self._hub.switch()
+        finally:
+            if guard is not None:
+                guard.enter()
         raise _Teardown  # only reached if a torn-down thread is resumed
 
-    def _switch_from(self, me: VThread) -> None:
+    def _switch_from(self, me: VThread, guard: SwitchGuard | None = None) -> None:
         nxt = self._next(me)
         if nxt is me:
             return
-        if nxt is None:
-            assert self._hub is not None
-            self._hub.switch()
-            raise _Teardown
-        self.current = nxt
-        assert nxt.glet is not None
-        nxt.glet.switch()
+        if guard is not None:
+            guard.leave()
+        try:
+            if nxt is None:
+                assert self._hub is not None
+                self._hub.switch()
+                raise _Teardown
+            self.current = nxt
+            assert nxt.glet is not None
+            nxt.glet.switch()
+        finally:
+            if guard is not None:
+                guard.enter()
         if self._tearing_down:
             raise _Teardown
 

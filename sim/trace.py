@@ -7,6 +7,10 @@ second run is the same one: the step log (thread and point kind per step), the c
 moves, the counters, the history, and the caller's verdict (``outcome``: a status of
 ``ok``/``violation``/``deadlock``/``livelock``/``error`` plus the violations).
 
+A fine-grained run (``--preempt-lines``) also stores ``lines``: the modules and the
+lines that were scheduling points (``sim.lines.LinePoints``), so replay sets the same
+points; the field is absent for runs without line points.
+
 ``Trace.dumps()`` is canonical JSON (sorted keys, no spaces, ASCII, one trailing
 newline), so the same run gives the same bytes on every machine and in every process.
 
@@ -33,6 +37,7 @@ from sim.adapters import load_adapter
 from sim.adapters.base import Adapter
 from sim.driver import play_sim
 from sim.history import Event, History
+from sim.lines.config import LinePoints
 from sim.scenario import Scenario
 from sim.scheduler import Deadlock, Livelock, Scheduler, SchedulingStrategy
 from sim.strategies import describe
@@ -48,6 +53,7 @@ __all__ = [
     "compare",
     "default_outcome",
     "determinism_check",
+    "line_points",
     "load",
     "record",
     "replay",
@@ -104,6 +110,7 @@ class Trace:
     outcome: dict[str, Any]  #: the verdict: status, violations, error (see ``default_outcome``)
     partial: bool = False  #: the run failed before its log and history could be captured
     format: str = FORMAT
+    lines: dict[str, Any] | None = None  #: ``LinePoints.to_json()`` of a fine-grained run
 
     # serialisation ---------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
@@ -125,6 +132,7 @@ class Trace:
             "error": self.error,
             "outcome": self.outcome,
             "partial": self.partial,
+            **({} if self.lines is None else {"lines": self.lines}),
         }
 
     @classmethod
@@ -156,6 +164,7 @@ class Trace:
             error=data["error"],
             outcome=data["outcome"],
             partial=data["partial"],
+            lines=_lines_field(data.get("lines"), source),
         )
 
     def dumps(self) -> str:
@@ -176,6 +185,20 @@ class Trace:
     @property
     def status(self) -> str:
         return str(self.outcome.get("status", "?"))
+
+
+def _lines_field(data: Any, source: str) -> dict[str, Any] | None:
+    if data is None:
+        return None
+    try:
+        return LinePoints.from_json(data).to_json()
+    except ValueError as exc:
+        raise TraceFormatError(f"{source}: {exc}") from exc
+
+
+def line_points(trace: Trace) -> LinePoints | None:
+    """The trace's line points, or None for a run without them."""
+    return None if trace.lines is None else LinePoints.from_json(trace.lines)
 
 
 def load(path: str | Path) -> Trace:
@@ -230,11 +253,14 @@ def record(
     *,
     adapter: Adapter | None = None,
     description: dict[str, Any] | None = None,
+    lines: LinePoints | None = None,
 ) -> Trace:
     """Play *scenario* against *impl* under *strategy* and capture the run as a Trace.
 
     *adapter* overrides ``load_adapter(impl)`` (the trace still names *impl*);
     *description* overrides ``describe(strategy)``. *seed* defaults to the strategy's.
+    *lines*: scheduling points before those lines too (``sim.lines``); a strategy with a
+    ``line_point()`` method hears of each one before it is taken.
     """
     if adapter is None:
         adapter = load_adapter(impl)
@@ -243,11 +269,16 @@ def record(
     if seed is None:
         seed = description.get("seed")
     recorder = _Recorder(strategy)
+    instrument = None
+    if lines is not None:
+        from sim.lines.tracer import LineTracer
+
+        instrument = LineTracer(lines, on_point=getattr(strategy, "line_point", None))
     error: BaseException | None = None
     history: History | None = None
     sched: Scheduler | None = None
     try:
-        history, sched = play_sim(scenario, adapter, recorder, max_steps)
+        history, sched = play_sim(scenario, adapter, recorder, max_steps, instrument)
     except Exception as exc:  # the run's failure is the trace's outcome
         error = exc
         history = getattr(exc, "history", None)
@@ -277,6 +308,7 @@ def record(
         error=_error_text(error),
         outcome=outcome,
         partial=partial,
+        lines=None if lines is None else lines.to_json(),
     )
 
 
@@ -374,7 +406,7 @@ def compare(a: Trace, b: Trace, names: tuple[str, str] = ("trace", "replay")) ->
             f"outcome: {na} has {json.dumps(a.outcome, sort_keys=True)}, "
             f"{nb} has {json.dumps(b.outcome, sort_keys=True)}"
         )
-    for name in ("impl", "scenario", "max_steps"):
+    for name in ("impl", "scenario", "max_steps", "lines"):
         if getattr(a, name) != getattr(b, name):
             found.append(f"{name}: {na} has {getattr(a, name)!r}, {nb} has {getattr(b, name)!r}")
     return found
@@ -398,6 +430,7 @@ def replay(
         outcome_fn,
         adapter=adapter,
         description=trace.strategy,
+        lines=line_points(trace),
     )
     if outcome_fn is None and again.error == trace.error:
         again.outcome = dict(trace.outcome)
@@ -413,10 +446,20 @@ def determinism_check(
     outcome_fn: OutcomeFn | None = None,
     *,
     adapter: Adapter | None = None,
+    lines: LinePoints | None = None,
 ) -> ReplayResult:
     """Record the same run twice (fresh strategy from *seed* each time); any difference is a bug."""
     first, second = (
-        record(scenario, impl, strategy_factory(seed), seed, max_steps, outcome_fn, adapter=adapter)
+        record(
+            scenario,
+            impl,
+            strategy_factory(seed),
+            seed,
+            max_steps,
+            outcome_fn,
+            adapter=adapter,
+            lines=lines,
+        )
         for _ in range(2)
     )
     found = compare(first, second, ("run 1", "run 2"))

@@ -105,6 +105,9 @@ class LonaAdapter:
 
     protocol = 2
     modules = ("lona.channels",)
+    #: a scheduling point before each line of lona.channels (``sim.lines``): races between
+    #: lines with no lock between them (``Channel.subscribe``'s check, then register) exist
+    preempt_lines = ("lona.channels",)
 
     def __init__(self, one_worker: bool = False, settle_timeout: float = 10.0) -> None:
         self.one_worker, self.settle_timeout = one_worker, settle_timeout

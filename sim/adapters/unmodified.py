@@ -171,6 +171,8 @@ class Unmodified:
             raise TypeError("an adapter's 'modules' must be a non-empty list of module names")
         self.adapter = adapter
         self.name: str = adapter.name
+        #: modules whose lines are scheduling points by default (``sim.lines``), if it opts in
+        self.preempt_lines: tuple[str, ...] = tuple(getattr(adapter, "preempt_lines", ()))
 
     def open(self, settings: dict[str, Any], platform: Platform | None, report: Report) -> Any:
         sched = getattr(platform, "sched", None)

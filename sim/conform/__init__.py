@@ -50,6 +50,7 @@ from sim.conform.runner import Run, declines_simulation, real, simulate
 from sim.conform.shrink import fewest, readable, shrink
 from sim.generate import GenConfig, scenario_from_seed
 from sim.history import History
+from sim.lines.plan import modules_for
 from sim.oracle import CLAUSES, check
 from sim.scenario import Advance, Scenario, Send, Shutdown, Subscribe, Unsubscribe
 from sim.strategies import STRATEGIES
@@ -82,9 +83,11 @@ SLOW_SCALE = 0.05  #: the expiry probe on real threads
 Play = Callable[[Scenario, str, int], Run]
 
 
-def strategy_mix() -> tuple[str, ...]:
-    """Random walk and PCT, plus every other registered exploring strategy (race-directed)."""
-    extra = tuple(sorted(n for n in STRATEGIES if n not in ("random", "pct", "replay")))
+def strategy_mix(with_lines: bool = True) -> tuple[str, ...]:
+    """Random walk and PCT, plus every other registered exploring strategy (race-directed,
+    which needs line points: only *with_lines*)."""
+    skip = {"random", "pct", "replay"} | (set() if with_lines else {"race"})
+    extra = tuple(sorted(n for n in STRATEGIES if n not in skip))
     return ("random", "pct", *extra)
 
 
@@ -160,8 +163,12 @@ def first_difference(candidate: Trace, reference: Trace) -> str:
 class _Conformance:
     """One conformance check in progress: the findings so far and what was explored."""
 
-    def __init__(self, impl: str, trace_dir: Path, simulated: bool, wall: float = 20.0) -> None:
+    def __init__(
+        self, impl: str, trace_dir: Path, simulated: bool, wall: float = 20.0, lines: str = ""
+    ) -> None:
         self.impl = impl
+        self.lines = lines  #: ``--preempt-lines`` of every simulated play (empty: the adapter's)
+        self.line_points = bool(simulated and modules_for(impl, lines))
         self.wall = wall  #: seconds any one play may take before it counts as hung
         self.stuck = ""  #: the liveness finding that stopped further plays
         self.shrink_limit = 120  #: candidate scenarios tried per counterexample
@@ -190,7 +197,7 @@ class _Conformance:
             scenario,
             strategy,
             seed,
-            lambda: simulate(self.impl, scenario, strategy, seed, wall=self.wall),
+            lambda: simulate(self.impl, scenario, strategy, seed, wall=self.wall, lines=self.lines),
         )
 
     def play_real(self, scenario: Scenario, strategy: str, seed: int) -> Run:
@@ -270,7 +277,7 @@ class _Conformance:
             self.keep(f.clause, f.text, f.run, pinned=True)
 
     def campaign(self, budget: int, offset: int) -> None:
-        for strategy in strategy_mix():
+        for strategy in strategy_mix(self.line_points):
             for seed in range(offset, offset + budget):
                 if self.stuck:
                     return
@@ -383,11 +390,12 @@ def conform(
     probe_seeds: int = 6,
     wall: float = 20.0,
     shrink_limit: int = 120,
+    lines: str = "",
 ) -> ConformanceReport:
-    """Check *impl* clause by clause; see the module docstring."""
+    """Check *impl* clause by clause; see the module docstring. *lines*: ``--preempt-lines``."""
     started = time.perf_counter()
     simulated = not real_only and not declines_simulation(impl)
-    c = _Conformance(impl, trace_dir, simulated, wall)
+    c = _Conformance(impl, trace_dir, simulated, wall, lines)
     c.shrink_limit = shrink_limit
     play = c.play
     seeds = probe_seeds if simulated else max(1, probe_seeds // 3)
@@ -435,6 +443,7 @@ def main(
     *,
     real_only: bool = False,
     fresh: bool = False,
+    lines: str = "",
 ) -> int:
     try:
         load_adapter(impl)
@@ -447,7 +456,7 @@ def main(
 
         offset = secrets.randbelow(10**9) * 100_000  # the only randomness: which seeds, printed
         print(f"fresh seeds from {offset}", flush=True)
-    report = conform(impl, budget, trace_dir, real_only=real_only, seed_offset=offset)
+    report = conform(impl, budget, trace_dir, real_only=real_only, seed_offset=offset, lines=lines)
     print(report.table())
     for c in report.clauses:
         ce = c.counterexample

@@ -18,9 +18,9 @@ from typing import Any, TypeVar
 from sim.adapters import load_adapter
 from sim.explore import judge
 from sim.history import History
+from sim.lines.plan import plan_run
 from sim.oracle import check
 from sim.scenario import Scenario
-from sim.strategies import make_strategy
 from sim.trace import Trace, record
 
 __all__ = [
@@ -181,11 +181,16 @@ def simulate(
     *,
     max_steps: int = 100_000,
     wall: float = 60.0,
+    lines: str = "",
 ) -> Run:
-    """One simulated schedule, judged; a run that blocks the real process is a liveness finding."""
+    """One simulated schedule, judged; a run that blocks the real process is a liveness finding.
+
+    *lines* is ``--preempt-lines`` (empty: the adapter's default; see ``sim.lines.plan``).
+    """
 
     def play() -> Trace:
-        return record(scenario, impl, make_strategy(strategy, seed), seed, max_steps, judge)
+        chosen, points = plan_run(impl, strategy, seed, scenario, lines, max_steps)
+        return record(scenario, impl, chosen, seed, max_steps, judge, lines=points)
 
     try:
         trace = bounded(play, wall, "a simulated run")

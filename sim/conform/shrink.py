@@ -97,10 +97,20 @@ def simpler(scenario: Scenario) -> list[Scenario]:
     return out
 
 
-def _fails(play: Play, scenario: Scenario, clause: str, seeds: int) -> Run | None:
+def _strategies(run: Run) -> tuple[str, ...]:
+    """Random walk and PCT, and the strategy that found *run* (e.g. race-directed)."""
+    from sim.strategies import STRATEGIES as REGISTERED
+
+    extra = (run.strategy,) if run.strategy in REGISTERED and run.strategy != "replay" else ()
+    return tuple(dict.fromkeys((*STRATEGIES, *extra)))
+
+
+def _fails(
+    play: Play, scenario: Scenario, clause: str, seeds: int, strategies: tuple[str, ...]
+) -> Run | None:
     """The failing run with the fewest preemptions among a few seeds of each strategy."""
     best: Run | None = None
-    for strategy in STRATEGIES:
+    for strategy in strategies:
         for seed in range(seeds):
             run = play(scenario, strategy, seed)
             if clause in run.found and (best is None or run.preemptions < best.preemptions):
@@ -118,7 +128,7 @@ def shrink(play: Play, run: Run, clause: str, seeds: int = 6, limit: int = 400) 
         improved = False
         for candidate in simpler(run.scenario):
             tries += 1
-            found = _fails(play, candidate, clause, seeds)
+            found = _fails(play, candidate, clause, seeds, _strategies(run))
             if found is not None:
                 run, improved = found, True
                 break
@@ -131,7 +141,7 @@ def fewest(play: Play, run: Run, clause: str, seeds: int = 40) -> Run:
     """Among *seeds* schedules per strategy of *run*'s scenario, the failing one with fewest
     preemptions (*run* itself if none has fewer)."""
     best = run
-    for strategy in STRATEGIES:
+    for strategy in _strategies(run):
         for seed in range(seeds):
             if best.preemptions == 0:
                 return best

@@ -6,6 +6,8 @@ scheduler asks only when more than one thread is runnable and records every answ
 
 * ``random`` — ``RandomWalk(seed)``: a uniformly random runnable thread;
 * ``pct`` — ``PCT(seed, depth=3, expected_steps=250)``: random priorities, d-1 inversions;
+* ``race`` — ``RacePCT(seed, depth=2, expected_points=0)``: PCT whose inversions fall on
+  racy line points (race-directed mode; ``sim.lines.plan`` builds it with its lines);
 * ``replay`` — ``Replay(decisions)``: a recorded run again.
 
 ``make_strategy(name, seed, **params)`` builds one by name (``register`` adds more);
@@ -23,6 +25,7 @@ from typing import Any
 
 from sim.scheduler import SchedulingStrategy
 from sim.strategies.pct import PCT
+from sim.strategies.race_pct import RacePCT
 from sim.strategies.random_walk import RandomWalk
 from sim.strategies.replay import Divergence, Replay
 
@@ -30,6 +33,7 @@ __all__ = [
     "PCT",
     "STRATEGIES",
     "Divergence",
+    "RacePCT",
     "RandomWalk",
     "Replay",
     "describe",
@@ -54,12 +58,17 @@ def _pct(seed: int, depth: int = 3, expected_steps: int = 250) -> SchedulingStra
     return PCT(seed, depth, expected_steps)
 
 
+def _race(seed: int, depth: int = 2, expected_points: int = 0) -> SchedulingStrategy:
+    return RacePCT(seed, depth, expected_points)
+
+
 def _replay(seed: int | None, decisions: list[int]) -> SchedulingStrategy:
     return Replay(decisions)
 
 
 register("random", _random)
 register("pct", _pct)
+register("race", _race)
 register("replay", _replay)
 
 

@@ -157,7 +157,9 @@ def test_make_strategy_and_describe_round_trip() -> None:
         again = make_strategy(description["name"], description["seed"], **description["params"])
         assert pubsub(again)[1].decisions == pubsub(make_strategy(name, 11, **params))[1].decisions
     assert describe(Replay([1, 2]))["name"] == "replay"
-    with pytest.raises(ValueError, match="unknown strategy 'nope'; known: pct, random, replay"):
+    with pytest.raises(
+        ValueError, match="unknown strategy 'nope'; known: pct, race, random, replay"
+    ):
         make_strategy("nope", 0)
     with pytest.raises(ValueError, match="bad parameters"):
         make_strategy("pct", 0, depht=2)
