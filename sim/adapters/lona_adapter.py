@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 from collections import Counter, namedtuple
-from collections.abc import Callable
 from typing import Any
 
 import lona
@@ -20,7 +19,7 @@ LONA_VERSION = "1.16.2"  #: the release whose code and drop rules this adapter o
 DeadWorker = namedtuple("DeadWorker", "name kind error")  # name: e.g. MessageBroker-0
 
 
-def _after(cls: type, name: str, then: Callable[..., object]) -> None:
+def _after(cls: type, name: str, then: Any) -> None:
     """Wrap ``cls.name`` (this session's copy): ``then(self, result, ...)`` after it returns."""
     original = getattr(cls, name)
 
@@ -105,9 +104,7 @@ class LonaAdapter:
 
     protocol = 2
     modules = ("lona.channels",)
-    #: a scheduling point before each line of lona.channels (``sim.lines``): races between
-    #: lines with no lock between them (``Channel.subscribe``'s check, then register) exist
-    preempt_lines = ("lona.channels",)
+    preempt_lines = ("lona.channels",)  #: sim.lines: e.g. subscribe's check-then-register race
 
     def __init__(self, one_worker: bool = False, settle_timeout: float = 10.0) -> None:
         self.one_worker, self.settle_timeout = one_worker, settle_timeout
