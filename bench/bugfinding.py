@@ -3,7 +3,7 @@
 For every mutant in ``sim.mutants.MUTANTS``, on its ``witness`` scenario, each search
 runs schedules one after another until the first *counterexample* (an oracle
 violation, or an aborted run: deadlock, livelock, error), as
-``sim.trace.record(..., outcome_fn=sim.explore.judge)`` reports it:
+``sim.trace.record(..., outcome_fn=sim.runs.judge)`` reports it:
 
 * ``random``: ``RandomWalk`` seeds 0, 1, ... (``make_strategy("random", seed)``);
 * ``pct``: ``make_strategy("pct", seed)`` (PCT, depth 3, its default expected_steps 2000);
@@ -27,12 +27,12 @@ from statistics import median
 from typing import Any
 
 from bench.figure import Figure, Measurement, Table, ratio
+from sim.runs import MAX_STEPS
 
 __all__ = ["NAME", "STRATEGIES", "Search", "measure", "run", "search"]
 
 NAME = "mutants"
 STRATEGIES = ("random", "pct", "exhaustive", "generated")
-MAX_STEPS = 200_000
 
 
 @dataclass
@@ -70,8 +70,9 @@ def _clauses(violations: list[dict[str, Any]]) -> str:
 
 def search(mutant: str, strategy: str, budget: int) -> Search:
     """Run schedules of *mutant* under *strategy* until the first counterexample or *budget*."""
-    from sim.explore import RunSpec, judge, run_one
+    from sim.explore import RunSpec, run_one
     from sim.mutants import MUTANTS
+    from sim.runs import judge
     from sim.trace import record
 
     impl = f"mutant:{mutant}"
@@ -110,8 +111,8 @@ def search(mutant: str, strategy: str, budget: int) -> Search:
 
 def control(mutant: str, seeds: int) -> int:
     """How many of *seeds* random schedules of refimpl on *mutant*'s witness are judged ok."""
-    from sim.explore import judge
     from sim.mutants import MUTANTS
+    from sim.runs import judge
     from sim.strategies import make_strategy
     from sim.trace import record
 

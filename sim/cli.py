@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sim.runs import MAX_STEPS
+
 if TYPE_CHECKING:
     from sim.explore import RunSpec
     from sim.scenario import Scenario
@@ -62,7 +64,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         help="task workers (default: drawn per seed, 1-4)",
     )
     p.add_argument(
-        "--max-steps", type=int, default=200_000, help="step limit (livelock) per schedule"
+        "--max-steps", type=int, default=MAX_STEPS, help="step limit (livelock) per schedule"
     )
     p.add_argument(
         "--jobs", type=_jobs, default=2, help="processes, or 'auto' for every core (default 2)"
@@ -310,7 +312,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if len(specs) == 1:
         result = run_one(specs[0], trace_dir, keep=False)
         if args.trace_out:
-            from sim.explore import judge
+            from sim.runs import judge
             from sim.trace import record
 
             spec = specs[0]
@@ -339,34 +341,30 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _real(specs: list[RunSpec], record: str | None = None) -> int:
-    """Each spec's scenario on real threads, judged by the oracle (clock tolerance 5 s)."""
+    """Each spec's scenario on real threads, judged by the oracle (with its clock tolerance)."""
     from sim import jsonl
-    from sim.adapters import load_adapter
-    from sim.driver import RealEnv, play_real
-    from sim.oracle import check
+    from sim.runs import REAL_TOLERANCE, run_real
 
     bad = 0
     for spec in specs:
-        env = RealEnv()
-        try:
-            history = play_real(spec.scenario(), load_adapter(spec.impl), env=env)
-        except Exception as exc:  # a run that cannot finish is a finding too
+        run = run_real(spec.scenario(), spec.impl)
+        if run.verdict is None:  # a run that cannot finish is a finding too
             bad += 1
-            print(f"seed {spec.seed} on real threads: ERROR: {exc}")
+            print(f"seed {spec.seed} on real threads: ERROR: {run.error}")
             print(f"  rerun: {spec.command()} --real")
             continue
         if record:
+            options = {"impl": spec.impl, "thread_names": run.thread_names}
             try:
-                jsonl.save(record, history, impl=spec.impl, thread_names=env.names, tolerance=5.0)
+                jsonl.save(record, run.history, tolerance=REAL_TOLERANCE, **options)
             except OSError as exc:
                 print(f"error: cannot write {record}: {exc.strerror or exc}", file=sys.stderr)
                 return 2
             print(f"history written to {record} (python -m sim check {record})")
-        verdict = check(history, tolerance=5.0)
-        print(f"seed {spec.seed} on real threads: {'ok' if verdict.ok else 'VIOLATED'}")
-        if not verdict.ok:
+        print(f"seed {spec.seed} on real threads: {'ok' if run.ok else 'VIOLATED'}")
+        if not run.ok:
             bad += 1
-            print(verdict.summary())
+            print(run.summary())
             print(f"  rerun: {spec.command()} --real")
     return 1 if bad else 0
 
@@ -378,7 +376,7 @@ def _determinism(specs: list[RunSpec]) -> int:
     that the simulator does not control): the first differing step is printed.
     """
     from sim.determinism import HASH_SEEDS, across_processes
-    from sim.explore import judge
+    from sim.runs import judge
     from sim.trace import determinism_check
 
     results = []
@@ -527,7 +525,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
-    from sim.explore import judge
+    from sim.runs import judge
     from sim.trace import TraceFormatError, load, replay, timeline
 
     try:

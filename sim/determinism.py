@@ -20,7 +20,8 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from sim.explore import RunSpec, judge
+from sim.explore import RunSpec
+from sim.runs import judge
 from sim.trace import Trace, compare, load, record
 
 __all__ = ["HASH_SEEDS", "across_processes", "record_spec"]

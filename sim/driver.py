@@ -27,7 +27,7 @@ from sim.adapters.base import Adapter, Session
 from sim.history import History, MessageInfo
 from sim.primitives import SimPlatform
 from sim.scenario import Advance, Scenario, Send, Settle, Shutdown, Subscribe, Unsubscribe
-from sim.scheduler import Instrument, Scheduler, SchedulingStrategy
+from sim.scheduler import MAX_STEPS, Instrument, Scheduler, SchedulingStrategy
 
 __all__ = ["Env", "RealEnv", "RealRunError", "SimEnv", "play_real", "play_sim"]
 
@@ -338,7 +338,7 @@ def play_sim(
     scenario: Scenario,
     adapter: Adapter,
     strategy: SchedulingStrategy,
-    max_steps: int = 200_000,
+    max_steps: int = MAX_STEPS,
     instrument: Instrument | None = None,
 ) -> tuple[History, Scheduler]:
     """Play *scenario* under the deterministic scheduler (*instrument*: e.g. line points).

@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any
 
 from sim.generate import GenConfig, scenario_from_seed
-from sim.history import History
 from sim.lines.config import LinePoints
 from sim.lines.plan import modules_for, plan_run
-from sim.oracle import CLAUSES, check
+from sim.oracle import CLAUSES
+from sim.runs import MAX_STEPS, judge
 from sim.scenario import Scenario
-from sim.scheduler import Scheduler, SchedulingStrategy
+from sim.scheduler import SchedulingStrategy
 from sim.strategies.exhaustive import Exhaustive
 from sim.trace import Trace, record
 
@@ -38,7 +38,6 @@ __all__ = [
     "RunSpec",
     "campaign",
     "explore_exhaustive",
-    "judge",
     "run_one",
 ]
 
@@ -49,18 +48,6 @@ SIZES: dict[str, GenConfig] = {
 }
 
 
-def judge(history: History, sched: Scheduler | None, error: BaseException | None) -> dict[str, Any]:
-    """The trace outcome of one run: the execution's own status, then the oracle's verdict."""
-    verdict = check(history, complete=error is None)
-    if error is not None:
-        from sim.trace import default_outcome
-
-        status = default_outcome(history, sched, error)["status"]
-    else:
-        status = "ok" if verdict.ok else "violation"
-    return {"status": status, "violations": [v.to_json() for v in verdict.violations]}
-
-
 @dataclass(frozen=True)
 class RunSpec:
     seed: int
@@ -68,7 +55,7 @@ class RunSpec:
     strategy: str = "random"
     brokers: int | None = None
     workers: int | None = None
-    max_steps: int = 200_000
+    max_steps: int = MAX_STEPS
     size: str = "s"
     scenario_file: str = ""  #: play this scenario (JSON) instead of generating one from the seed
     preempt_lines: str = ""  #: ``--preempt-lines``: modules, ``none``, or "" (adapter's default)
@@ -93,7 +80,7 @@ class RunSpec:
             parts.append(f"--brokers {self.brokers}")
         if self.workers is not None:
             parts.append(f"--workers {self.workers}")
-        if self.max_steps != 200_000:
+        if self.max_steps != MAX_STEPS:
             parts.append(f"--max-steps {self.max_steps}")
         if self.size != "s":
             parts.append(f"--size {self.size}")
@@ -321,7 +308,7 @@ def campaign_specs(
     sizes: Sequence[str] = ("s", "l"),
     brokers: int | None = None,
     workers: int | None = None,
-    max_steps: int = 200_000,
+    max_steps: int = MAX_STEPS,
     preempt_lines: str = "",
 ) -> list[RunSpec]:
     """The runs of a campaign, in its fixed order: strategies and sizes alternate by seed."""

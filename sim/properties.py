@@ -16,10 +16,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sim.adapters import load_adapter
-from sim.driver import play_real
-from sim.explore import judge
-from sim.oracle import check
+from sim import jsonl
+from sim.runs import MAX_STEPS, REAL_TOLERANCE, judge, run_real, save_trace
 from sim.scenario import Scenario
 from sim.scheduler import SchedulingStrategy
 from sim.trace import Trace, record
@@ -35,30 +33,20 @@ def trace_dir() -> Path:
     return Path(os.environ.get("CHANSPEC_TRACE_DIR", "traces"))
 
 
-def _save(trace: Trace) -> Path:
-    text = trace.dumps()
-    name = hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:12]
-    impl = trace.impl.replace(":", "-")
-    path = trace_dir() / f"prop-{impl}-{name}.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
 def check_sim(
     impl: str,
     scenario: Scenario,
     strategy: SchedulingStrategy,
     *,
     name: str = "hypothesis",
-    max_steps: int = 200_000,
+    max_steps: int = MAX_STEPS,
 ) -> Trace:
     """Run and judge one simulated schedule; PropertyFailure (with a replay command) if bad."""
     description: dict[str, Any] = {"name": name, "seed": None, "params": {}}
     trace = record(scenario, impl, strategy, None, max_steps, judge, description=description)
     outcome = trace.outcome
     if outcome["status"] != "ok":
-        path = _save(trace)
+        path = save_trace(trace, trace_dir(), prefix="prop-")
         lines = [
             f"{impl}: {outcome['status']} ({trace.steps} steps, {trace.preemptions} preemptions)"
         ]
@@ -70,27 +58,25 @@ def check_sim(
     return trace
 
 
-def check_real(impl: str, scenario: Scenario, tolerance: float = 5.0) -> None:
+def check_real(impl: str, scenario: Scenario, tolerance: float = REAL_TOLERANCE) -> None:
     """Run on real threads and judge the real history (times in scenario seconds)."""
-    failure = ""
-    try:
-        history = play_real(scenario, load_adapter(impl))
-        verdict = check(history, tolerance=tolerance)
-        if not verdict.ok:
-            failure = verdict.summary()
-    except Exception as exc:  # the run could not finish (a thread failed, a timeout)
-        failure = f"the run failed: {type(exc).__name__}: {exc}"
-    if failure:
-        text = json.dumps(scenario.to_json(), sort_keys=True)
-        name = hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:12]
-        path = trace_dir() / f"real-{impl.replace(':', '-')}-{name}.scenario.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text + "\n", encoding="utf-8")
-        raise PropertyFailure(
-            f"{impl} on real threads:\n{failure}\n"
-            "a real-thread run cannot be replayed exactly; its scenario is saved:\n"
-            f"rerun on real threads: python -m sim run --scenario {path} --impl {impl} "
-            "--seeds 0..19 --real\n"
-            f"hunt it in simulation: python -m sim run --scenario {path} --impl {impl} "
-            "--seeds 0..999"
-        )
+    run = run_real(scenario, impl, tolerance=tolerance)
+    if run.ok:
+        return
+    text = json.dumps(scenario.to_json(), sort_keys=True)
+    name = hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()[:12]
+    stem = trace_dir() / f"real-{impl.replace(':', '-')}-{name}"
+    path = stem.with_name(stem.name + ".scenario.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text + "\n", encoding="utf-8")
+    history = stem.with_name(stem.name + ".history.jsonl")
+    jsonl.save(history, run.history, impl=impl, thread_names=run.thread_names, tolerance=tolerance)
+    raise PropertyFailure(
+        f"{impl} on real threads:\n{run.summary()}\n"
+        "a real-thread run cannot be replayed exactly; its scenario and history are saved:\n"
+        f"its history: python -m sim check {history} --html {stem.name}.html\n"
+        f"rerun on real threads: python -m sim run --scenario {path} --impl {impl} "
+        "--seeds 0..19 --real\n"
+        f"hunt it in simulation: python -m sim run --scenario {path} --impl {impl} "
+        "--seeds 0..999"
+    )

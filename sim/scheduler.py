@@ -33,6 +33,7 @@ from typing import Any, Protocol
 import greenlet
 
 __all__ = [
+    "MAX_STEPS",
     "Deadlock",
     "ExecutionAborted",
     "Instrument",
@@ -115,13 +116,17 @@ class _Teardown(greenlet.GreenletExit):  # type: ignore[misc]
     """Thrown into threads left blocked when the execution ends."""
 
 
+#: Scheduling steps an execution may take before it is a livelock (``sim.runs`` exports it).
+MAX_STEPS = 200_000
+
+
 class Scheduler:
     """Runs one execution. Create a new scheduler for each execution."""
 
     def __init__(
         self,
         strategy: SchedulingStrategy,
-        max_steps: int = 200_000,
+        max_steps: int = MAX_STEPS,
         instrument: Instrument | None = None,
     ) -> None:
         self.strategy = strategy

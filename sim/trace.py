@@ -39,7 +39,7 @@ from sim.driver import play_sim
 from sim.history import Event, History
 from sim.lines.config import LinePoints
 from sim.scenario import Scenario
-from sim.scheduler import Deadlock, Livelock, Scheduler, SchedulingStrategy
+from sim.scheduler import MAX_STEPS, Deadlock, Livelock, Scheduler, SchedulingStrategy
 from sim.strategies import describe
 from sim.strategies.replay import Replay
 
@@ -248,7 +248,7 @@ def record(
     impl: str,
     strategy: SchedulingStrategy,
     seed: int | None = None,
-    max_steps: int = 200_000,
+    max_steps: int = MAX_STEPS,
     outcome_fn: OutcomeFn | None = None,
     *,
     adapter: Adapter | None = None,
@@ -442,7 +442,7 @@ def determinism_check(
     impl: str,
     strategy_factory: Callable[[int], SchedulingStrategy],
     seed: int,
-    max_steps: int = 200_000,
+    max_steps: int = MAX_STEPS,
     outcome_fn: OutcomeFn | None = None,
     *,
     adapter: Adapter | None = None,

@@ -52,6 +52,7 @@ from sim.generate import GenConfig, scenario_from_seed
 from sim.history import History
 from sim.lines.plan import modules_for
 from sim.oracle import CLAUSES, check
+from sim.runs import save_trace
 from sim.scenario import Advance, Scenario, Send, Shutdown, Subscribe, Unsubscribe
 from sim.strategies import STRATEGIES
 from sim.trace import Trace
@@ -311,8 +312,7 @@ class _Conformance:
         stem = f"conform-{self.impl.replace(':', '-').replace('/', '-')}-{clause}"
         differs = ""
         if run.trace is not None:
-            path = self.trace_dir / f"{stem}.json"
-            path.write_text(run.trace.dumps(), encoding="utf-8")
+            path = save_trace(run.trace, self.trace_dir, f"{stem}.json")
             replay = f"python -m sim replay {path}"
             name = run.strategy if run.strategy in ("random", "pct") else "random"
             reference = simulate("refimpl", run.scenario, name, run.seed)

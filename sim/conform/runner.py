@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sim.adapters import load_adapter
-from sim.explore import judge
 from sim.history import History
 from sim.lines.plan import plan_run
 from sim.oracle import check
+from sim.runs import judge
 from sim.scenario import Scenario
 from sim.trace import Trace, record
 

@@ -16,9 +16,9 @@ from sim.adapters.base import Report
 from sim.adapters.refimpl_adapter import RefimplAdapter, RefimplSession
 from sim.conform import ALL_CLAUSES, _Conformance, conform, first_difference
 from sim.conform.observability import TABLE
-from sim.explore import judge
 from sim.mutants import MUTANTS
 from sim.oracle import CLAUSES
+from sim.runs import judge
 from sim.trace import load, replay
 
 HONEST = {"conforms", "not exercised", "not observable"}

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from sim import jsonl
-from sim.explore import judge
 from sim.generate import scenario_from_seed
 from sim.history import History
 from sim.oracle import check
+from sim.runs import judge
 from sim.strategies import make_strategy
 from sim.trace import record
 
