@@ -48,10 +48,21 @@ coverage: $(STAMP)
 mutants: $(STAMP)
 	$(PY) -m sim mutants
 
-## Conformance report for Lona 1.16.2 (and the reference implementation).
+## Conformance reports (default budget): Lona 1.16.2 (default settings and one task worker),
+## and the issue-16 mutants (each must be reported on the clause it breaks). Text and JSON
+## go to conformance/, counterexample traces to conformance/traces/. Exit 1 = violations.
+CONFORM_MUTANTS := regex_by_replacement accept_any_send_while_draining batch_expiry_check \
+	requeue_at_tail_after_raise registry_race
 conform: $(STAMP)
-	$(PY) -m sim conform --impl lona --report conformance/lona.json --trace-dir conformance/traces
-	$(PY) -m sim conform --impl lona-1worker --report conformance/lona-1worker.json --trace-dir conformance/traces
+	rm -f conformance/traces/conform-*
+	for impl in lona lona-1worker; do \
+	  $(PY) -m sim conform --impl $$impl --report conformance/$$impl.json \
+	    --trace-dir conformance/traces > conformance/$$impl.txt; \
+	  s=$$?; head -3 conformance/$$impl.txt; test $$s -le 1 || exit $$s; done
+	for m in $(CONFORM_MUTANTS); do \
+	  $(PY) -m sim conform --impl mutant:$$m --report conformance/mutant-$$m.json \
+	    --trace-dir conformance/traces > conformance/mutant-$$m.txt; \
+	  s=$$?; head -1 conformance/mutant-$$m.txt; test $$s -eq 1 || exit 1; done
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet -e '.[test,dev,lona,bench]'

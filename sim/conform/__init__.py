@@ -68,9 +68,12 @@ __all__ = [
     "strategy_mix",
 ]
 
-#: simulated schedules per strategy of the mix, at the default budget (see README: chosen
-#: with ``python -m bench --only conform``-style measurements on the mutants)
-DEFAULT_BUDGET = 1500
+#: simulated schedules per strategy of the mix. Chosen from ``python -m sim mutants
+#: --budget 3000`` (schedules each strategy needs to catch each mutant in generated
+#: scenarios): the rarest, ``registry_race``, needs 371 random-walk schedules and PCT never
+#: finds it; 2000 per strategy leaves a factor of five, and the whole check stays well
+#: under two minutes on 2 cores (README, "Conformance").
+DEFAULT_BUDGET = 2000
 DEFAULT_REAL_RUNS = 24
 #: clauses the probes judge, beyond the oracle's
 PROBED = frozenset({"T2", "T3", "T4", "T5", "H1", "W4", "S3", "S4", "E2", "E3"})
@@ -78,6 +81,8 @@ PROBED = frozenset({"T2", "T3", "T4", "T5", "H1", "W4", "S3", "S4", "E2", "E3"})
 THROUGH = {"T6": ("D1",), "L1": ("W1", "D2")}
 #: generated scenarios for real threads: expiries long enough to be decided there
 REAL_CONFIG = GenConfig(expiries=(None, None, 0.0, 1.0, 4.0, 12.0))
+STEPS = 20_000  #: the first livelock bound of a simulated run (refimpl needs under 2,000)
+MAX_STEPS = 100_000  #: the bound a livelock is confirmed at
 REAL_SCALE = 0.02  #: real seconds per scenario second, generated real runs
 SLOW_SCALE = 0.05  #: the expiry probe on real threads
 
@@ -173,6 +178,9 @@ class _Conformance:
         self.wall = wall  #: seconds any one play may take before it counts as hung
         self.stuck = ""  #: the liveness finding that stopped further plays
         self.shrink_limit = 120  #: candidate scenarios tried per counterexample
+        self.steps = STEPS  #: the current livelock bound (see ``play_sim``)
+        self.livelock = False  #: a livelock was confirmed at ``MAX_STEPS``
+        self.longest = 0  #: steps of the longest simulated run that finished
         self.trace_dir = trace_dir
         self.simulated = simulated
         self.found: dict[str, tuple[str, Run]] = {}
@@ -193,13 +201,55 @@ class _Conformance:
             self.stuck = next(iter(run.found.values()), "a call did not return")
         return run
 
-    def play_sim(self, scenario: Scenario, strategy: str, seed: int) -> Run:
+    def _simulate(self, scenario: Scenario, strategy: str, seed: int, steps: int) -> Run:
         return self._bounded(
             scenario,
             strategy,
             seed,
-            lambda: simulate(self.impl, scenario, strategy, seed, wall=self.wall, lines=self.lines),
+            lambda: simulate(
+                self.impl,
+                scenario,
+                strategy,
+                seed,
+                max_steps=steps,
+                wall=self.wall,
+                lines=self.lines,
+            ),
         )
+
+    def play_sim(self, scenario: Scenario, strategy: str, seed: int) -> Run:
+        """One schedule, with an adaptive step limit (livelock bound).
+
+        The limit starts at ``STEPS`` and follows 8 times the longest run that finished
+        (at least 5,000);
+        a run that hits it is played again at ``MAX_STEPS`` before a livelock is reported
+        (a slow but live implementation is never called livelocked). Once one livelock is
+        confirmed, later runs that hit the limit are not replayed (that would cost
+        ``MAX_STEPS`` each) and claim no liveness finding of their own.
+        """
+        steps = self.steps
+        if self.livelock:  # found already: a run that hits a tighter bound is not replayed
+            steps = min(steps, max(3 * self.longest, 3_000))
+        run = self._simulate(scenario, strategy, seed, steps)
+        if run.trace is None:
+            return run
+        if run.trace.outcome["status"] != "livelock":
+            self.longest = max(self.longest, run.trace.steps)
+            self.steps = min(MAX_STEPS, max(5_000, 8 * self.longest))
+            return run
+        if self.steps >= MAX_STEPS:
+            self.livelock = True
+            return run
+        if not self.livelock:
+            again = self._simulate(scenario, strategy, seed, MAX_STEPS)
+            if again.trace is not None and again.trace.outcome["status"] == "livelock":
+                self.livelock = True
+            elif again.trace is not None:
+                self.longest = max(self.longest, again.trace.steps)
+                self.steps = min(MAX_STEPS, max(5_000, 8 * self.longest))
+            return again
+        run.found = {c: t for c, t in run.found.items() if not t.startswith("liveness")}
+        return run
 
     def play_real(self, scenario: Scenario, strategy: str, seed: int) -> Run:
         return self._bounded(
@@ -307,7 +357,8 @@ class _Conformance:
             if clause not in self.pinned:  # a probe's scenario is already small
                 run = shrink(self.play_sim, run, clause, shrink_seeds, limit=self.shrink_limit)
             run = fewest(self.play_sim, run, clause, seeds=max(1, self.shrink_limit // 6))
-            text = run.found.get(clause, text)
+            if clause not in self.pinned:  # a probe's text says what the probe checked
+                text = run.found.get(clause, text)
         self.trace_dir.mkdir(parents=True, exist_ok=True)
         stem = f"conform-{self.impl.replace(':', '-').replace('/', '-')}-{clause}"
         differs = ""

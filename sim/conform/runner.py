@@ -97,7 +97,7 @@ def open_calls(history: History) -> list[str]:
     return [name for _, name in sorted(pending.values())]
 
 
-def liveness(history: History, seconds: float, where: str, after: str = "") -> tuple[str, str]:
+def liveness(history: History, bound: str, where: str, after: str = "") -> tuple[str, str]:
     """(clause, text) of a run that did not finish: the first call that never returned.
 
     *after*: the call the driver made after the history ended (its clean-up shutdown).
@@ -105,7 +105,7 @@ def liveness(history: History, seconds: float, where: str, after: str = "") -> t
     stuck = open_calls(history)
     what = stuck[0] if stuck else after or "the run"
     clause = LIVENESS_CLAUSE.get(what, "S1")
-    return clause, f"liveness: {what} did not return ({where}, bound {seconds:g} s)"
+    return clause, f"liveness: {what} did not return ({where}, bound {bound})"
 
 
 @dataclass
@@ -164,7 +164,7 @@ def _found_in_trace(trace: Trace, history: History, bound: int) -> dict[str, str
         found.setdefault(v["clause"], v["text"])
     status = trace.outcome["status"]
     if status in ("deadlock", "livelock", "error"):
-        clause, text = liveness(history, bound, f"{status} in simulation")
+        clause, text = liveness(history, f"{bound} steps", f"{status} in simulation")
         if status == "error":
             text = f"{text}: {trace.error}"
         elif trace.error:
@@ -255,11 +255,12 @@ def real(
         history = bounded(play, wall, "a real-thread run")
     except Hung:
         history = stats.get("history") or History()
-        clause, text = liveness(history, wall, "on real threads", str(stats.get("cleanup", "")))
+        after = str(stats.get("cleanup", ""))
+        clause, text = liveness(history, f"{wall:g} s", "on real threads", after)
         return Run(scenario, history, {clause: text}, "real", "real", seed, hung=True)
     except RealRunError as exc:
         history = exc.history or History()
-        clause, text = liveness(history, wall, "on real threads")
+        clause, text = liveness(history, f"{wall:g} s", "on real threads")
         found[clause] = f"{text}: {exc}"
         return Run(scenario, history, found, "real", "real", seed)
     except Exception as exc:  # the implementation raised where it must not

@@ -19,7 +19,7 @@ import sys
 
 from sim.lines.config import LinePoints, parse_modules
 from sim.scenario import Scenario
-from sim.scheduler import SchedulingStrategy
+from sim.scheduler import MAX_STEPS, SchedulingStrategy
 
 __all__ = ["modules_for", "plan_run"]
 
@@ -59,7 +59,7 @@ def plan_run(
     seed: int,
     scenario: Scenario,
     preempt_lines: str = "",
-    max_steps: int = 200_000,
+    max_steps: int = MAX_STEPS,
 ) -> tuple[SchedulingStrategy, LinePoints | None]:
     """The strategy and line points of one run; ValueError if *strategy* cannot run so."""
     from sim.strategies import make_strategy

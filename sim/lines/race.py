@@ -27,6 +27,7 @@ from sim.lines.config import LinePoints
 from sim.lines.recorder import AccessRecorder
 from sim.lines.tracer import LineTracer
 from sim.scenario import Scenario
+from sim.scheduler import MAX_STEPS
 from sim.strategies.race_pct import RacePCT
 from sim.strategies.random_walk import RandomWalk
 
@@ -66,7 +67,7 @@ def find_races(
     impl: str,
     modules: tuple[str, ...],
     runs: int = RECORDING_RUNS,
-    max_steps: int = 200_000,
+    max_steps: int = MAX_STEPS,
 ) -> RaceFindings:
     text = json.dumps(scenario.to_json(), sort_keys=True)
     return _find_races(text, impl, tuple(modules), runs, max_steps)
@@ -104,7 +105,7 @@ def race_plan(
     modules: tuple[str, ...],
     seed: int,
     depth: int = DEPTH,
-    max_steps: int = 200_000,
+    max_steps: int = MAX_STEPS,
 ) -> tuple[RacePCT, LinePoints]:
     """The strategy and line points of race-directed execution *seed* of *scenario*."""
     found = find_races(scenario, impl, modules, max_steps=max_steps)
