@@ -16,7 +16,20 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import blocking, bugfinding, fanout, memory, oracle_speed, reorder, send_cost, sim_speed
+from bench import (
+    blocking,
+    bugfinding,
+    fanout,
+    interposed,
+    lines,
+    long_topics,
+    memory,
+    oracle_speed,
+    reorder,
+    scaling,
+    send_cost,
+    sim_speed,
+)
 from bench.figure import Figure, Measurement
 from bench.machine import describe
 from bench.report import summary_table, write
@@ -32,7 +45,11 @@ MEASURES: dict[str, Callable[[bool], Measurement]] = {
     oracle_speed.NAME: oracle_speed.run,
     bugfinding.NAME: bugfinding.run,
     reorder.NAME: reorder.run,
+    lines.NAME: lines.run,
+    interposed.NAME: interposed.run,
     memory.NAME: memory.run,
+    scaling.NAME: scaling.run,
+    long_topics.NAME: long_topics.run,
 }
 
 RESULTS = Path(__file__).resolve().parent / "results"

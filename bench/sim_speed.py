@@ -15,6 +15,16 @@ oracle's judgement and the trace recording to each schedule.
 The peer is the fastest a greenlet scheduler could conceivably go: two greenlets
 switching to each other (one switch per step at best), measured in the same run.
 Target: >= 200,000 steps/s on the standard scenario.
+
+Also: the *bare scheduler* (five virtual threads doing nothing but scheduling points
+under a random walk: the scheduler's own cost per step, without refimpl or the driver),
+target >= 0.1 of a bare switch (issue 13); and ``make sim`` estimated from a campaign of
+the same mix run in this process (``sim campaign --jobs 1``): its CPU seconds per
+schedule x 40,000 schedules / 2 cores, target <= 90 s.
+
+Every rate here is CPU time of this process (``time.process_time``): all of it is
+single-threaded and CPU-bound, so time the machine gives to other processes (the shared
+2-core machine runs 8 helpers) is not counted against either side.
 """
 
 from __future__ import annotations
@@ -29,10 +39,23 @@ import greenlet
 from bench.figure import Figure, Measurement, Table, ratio
 from sim.scenario import ChannelSpec, Scenario, Send
 
-__all__ = ["NAME", "STANDARD", "TARGET_STEPS", "greenlet_switches_per_second", "measure", "run"]
+__all__ = [
+    "NAME",
+    "STANDARD",
+    "TARGET_STEPS",
+    "bare_scheduler",
+    "greenlet_switches_per_second",
+    "make_sim_estimate",
+    "measure",
+    "run",
+]
 
 NAME = "sim"
 TARGET_STEPS = 200_000
+TARGET_BARE = 0.1  #: bare scheduler steps/s over bare switches/s
+TARGET_MAKE_SIM_S = 90.0
+MAKE_SIM_SCHEDULES = 40_000
+_clock = time.process_time
 
 STANDARD = Scenario(
     channels=(ChannelSpec("a.b"), ChannelSpec("a.*"), ChannelSpec("*.b"), ChannelSpec("*")),
@@ -58,9 +81,9 @@ def _ping_pong(round_trips: int) -> float:
 
     pinger = greenlet.greenlet(ping)
     ponger = greenlet.greenlet(pong)
-    begin = time.perf_counter()
+    begin = _clock()
     pinger.switch()  # returns when ping() has finished
-    elapsed = time.perf_counter() - begin
+    elapsed = _clock() - begin
     ponger.throw(greenlet.GreenletExit)  # end the pong loop
     return elapsed
 
@@ -80,14 +103,14 @@ def standard_scenario(schedules: int) -> dict[str, Any]:
     adapter = load_adapter("refimpl")
     steps = events = 0
     ok = 0
-    begin = time.perf_counter()
+    begin = _clock()
     histories = []
     for seed in range(schedules):
         history, sched = play_sim(STANDARD, adapter, make_strategy("random", seed))
         steps += sched.steps
         events += len(history.events)
         histories.append(history)
-    elapsed = time.perf_counter() - begin
+    elapsed = _clock() - begin
     for history in histories:  # outside the clock: the runs must also be correct
         ok += check(history).ok
     return {
@@ -106,12 +129,12 @@ def campaign_runs(seeds: int) -> dict[str, Any]:
     from sim.explore import RunSpec, run_one
 
     steps = failed = 0
-    begin = time.perf_counter()
+    begin = _clock()
     for seed in range(seeds):
         result = run_one(RunSpec(seed))
         steps += result.steps
         failed += result.failed
-    elapsed = time.perf_counter() - begin
+    elapsed = _clock() - begin
     return {
         "schedules": seeds,
         "steps": steps,
@@ -119,6 +142,52 @@ def campaign_runs(seeds: int) -> dict[str, Any]:
         "steps_per_s": steps / elapsed,
         "schedules_per_s": seeds / elapsed,
         "failed": failed,
+    }
+
+
+def bare_scheduler(points: int = 20_000, threads: int = 5) -> dict[str, Any]:
+    """The scheduler alone: *threads* virtual threads each passing *points* scheduling points."""
+    from sim.scheduler import Scheduler
+    from sim.strategies.random_walk import RandomWalk
+
+    sched = Scheduler(RandomWalk(0), max_steps=10 * threads * points)
+
+    def worker() -> None:
+        point = sched.point
+        for _ in range(points):
+            point("bench")
+
+    def main() -> None:
+        spawned = [sched.spawn(f"t{i}", worker) for i in range(threads)]
+        for thread in spawned:
+            sched.join_thread(thread)
+
+    begin = _clock()
+    sched.run(main)
+    elapsed = _clock() - begin
+    return {"steps": sched.steps, "seconds": elapsed, "steps_per_s": sched.steps / elapsed}
+
+
+def make_sim_estimate(seeds: int) -> dict[str, Any]:
+    """``sim campaign`` over *seeds* seeds in this process; ``make sim`` extrapolated from it."""
+    import contextlib
+    import io
+
+    from sim.cli import main
+
+    begin = _clock()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        try:
+            code: object = main(["campaign", "--seeds", f"0..{seeds - 1}", "--jobs", "1"])
+        except SystemExit as stop:
+            code = stop.code
+    elapsed = _clock() - begin
+    return {
+        "seeds": seeds,
+        "seconds": elapsed,
+        "exit": code,
+        "schedules_per_s": seeds / elapsed,
+        "make_sim_s_2_cores": elapsed / seeds * MAKE_SIM_SCHEDULES / 2,
     }
 
 
@@ -132,7 +201,12 @@ def _median_run(fn: Callable[[int], dict[str, Any]], size: int, repeats: int) ->
 
 
 def measure(
-    schedules: int = 100, campaign_seeds: int = 1000, round_trips: int = 1_000_000, repeats: int = 3
+    schedules: int = 100,
+    campaign_seeds: int = 1000,
+    round_trips: int = 1_000_000,
+    repeats: int = 3,
+    bare_points: int = 20_000,
+    make_sim_seeds: int = 2000,
 ) -> Measurement:
     # Generated scenarios have raising handlers; their logged tracebacks would cost time.
     logger = logging.getLogger("refimpl")
@@ -142,6 +216,8 @@ def measure(
         switches = greenlet_switches_per_second(round_trips)
         std = _median_run(standard_scenario, schedules, repeats)
         camp = _median_run(campaign_runs, campaign_seeds, repeats)
+        bare = _median_run(bare_scheduler, bare_points, repeats)
+        make_sim = make_sim_estimate(make_sim_seeds)
     finally:
         logger.setLevel(level)
     peer = "bare greenlet switch"
@@ -167,7 +243,37 @@ def measure(
         f"{switches:,.0f} switches/s; ratio = steps/s / switches/s (the fraction of the bare "
         "switch rate the whole simulator achieves)."
     )
+    bare_ratio = ratio(bare["steps_per_s"], switches)
+    m.notes.append(
+        f"Bare scheduler: 5 virtual threads x {bare_points:,} points under RandomWalk(0); "
+        "the rest of a simulated step is refimpl's and the driver's own code between points. "
+        f"make sim estimate: `sim campaign --seeds 0..{make_sim_seeds - 1} --jobs 1` took "
+        f"{make_sim['seconds']:.1f} CPU s here ({make_sim['schedules_per_s']:.0f} schedules/s, "
+        f"exit {make_sim['exit']}); x {MAKE_SIM_SCHEDULES:,} / {make_sim_seeds:,} / 2 cores."
+    )
     m.figures += [
+        Figure(
+            f"{NAME}.bare_scheduler_steps_per_s",
+            "Simulation, bare scheduler (points only): steps/s",
+            bare["steps_per_s"],
+            "steps/s",
+            peer,
+            switches,
+            bare_ratio,
+            f">= {TARGET_BARE:g} of a bare switch",
+            bare_ratio is not None and bare_ratio >= TARGET_BARE,
+        ),
+        Figure(
+            f"{NAME}.make_sim_seconds",
+            f"make sim ({MAKE_SIM_SCHEDULES:,} schedules) on 2 idle cores, estimated",
+            make_sim["make_sim_s_2_cores"],
+            "s",
+            "none",
+            None,
+            None,
+            f"<= {TARGET_MAKE_SIM_S:g} s",
+            make_sim["make_sim_s_2_cores"] <= TARGET_MAKE_SIM_S,
+        ),
         Figure(
             f"{NAME}.standard_steps_per_s",
             "Simulation, standard scenario: steps/s",
@@ -228,11 +334,19 @@ def measure(
             ]
         )
     m.tables.append(table)
-    m.raw = {"standard": std, "campaign": camp, "greenlet_switches_per_s": switches}
+    m.raw = {
+        "standard": std,
+        "campaign": camp,
+        "bare_scheduler": bare,
+        "make_sim": make_sim,
+        "greenlet_switches_per_s": switches,
+    }
     return m
 
 
 def run(quick: bool) -> Measurement:
     if quick:
-        return measure(schedules=5, campaign_seeds=50, round_trips=50_000)
+        return measure(
+            schedules=5, campaign_seeds=50, round_trips=50_000, bare_points=2000, make_sim_seeds=100
+        )
     return measure()

@@ -25,7 +25,7 @@ class _ChannelsByTopic:
     def __get__(self, channel: Channel | None, cls: type[Channel]) -> dict[str, list[Channel]]:
         runtime = channel._runtime if channel is not None else current_runtime()
         by_topic: dict[str, list[Channel]] = {}
-        for sub in runtime._snapshot.subscriptions:
+        for sub in runtime._live_subscriptions():
             by_topic.setdefault(sub.channel.topic, []).append(sub.channel)
         return by_topic
 
@@ -74,7 +74,7 @@ class Channel:
         after each test). Their pending deliveries are dropped and reported, not lost
         silently (W3, D2); messages still queued then reach nobody."""
         rt = runtime if runtime is not None else current_runtime()
-        for sub in rt._snapshot.subscriptions:
+        for sub in rt._live_subscriptions():
             sub.channel.unsubscribe()
 
     @property

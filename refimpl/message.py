@@ -84,7 +84,7 @@ def _fill(
     message._dropped = False
     message._origin = None  # the sender's message, for delivered copies
     message._payload = None  # the broker's copy (sender's message only)
-    message._snapshot = None  # registry snapshot taken at send (sender's message only)
+    message._snapshot = None  # the registry it was sent through (sender's message only)
     return message
 
 

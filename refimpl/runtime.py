@@ -2,11 +2,13 @@
 
 Data flow (spec O1-O4)::
 
-    send() --(seq, snapshot)--> message queue --> broker threads
+    send() --(seq)--> message queue --> broker threads (index: who was live at seq)
         --(in seq order)--> per-subscription mailboxes --> ready queue --> task workers
 
-* ``send()`` assigns the message its ``seq`` and captures the registry snapshot under
-  ``_lock``, and enqueues it under the same lock, so queue order is send order.
+* ``send()`` assigns the message its ``seq`` and enqueues it under ``_send_lock``, so
+  queue order is send order. Subscribe and unsubscribe set a subscription's ``seq``
+  window under the same lock, so the receivers are fixed at send (spec W4; see
+  ``refimpl.registry``) although ``send()`` never touches the index.
 * Brokers may match in parallel but *commit* (append to mailboxes) strictly in ``seq``
   order, through the ``_turn`` condition.
 * A subscription with pending deliveries sits in the ready queue at most once; the
@@ -17,11 +19,12 @@ Data flow (spec O1-O4)::
   and no delivery is in flight (``_inflight == 0``); ``join()`` and ``shutdown()``
   wait on ``_idle`` for that.
 
-Two locks. ``_send_lock`` orders sends: it guards ``_seq`` and the queue put, and
-the state check that refuses sends once closing. ``_lock`` guards everything else
-(registry, mailboxes, ``_next_route``, ``_inflight``, state changes); its conditions
-are ``_turn`` and ``_idle``. Whoever needs both takes ``_send_lock`` first. Senders
-so never wait for the workers' bookkeeping.
+Three locks. ``_send_lock`` orders sends: it guards ``_seq`` and the queue put, the
+state check that refuses sends once closing, ``channel._sub`` and the subscription
+windows. ``_index_lock`` guards the subscription index (``_registry``). ``_lock``
+guards everything else (mailboxes, ``_next_route``, ``_inflight``, state changes); its
+conditions are ``_turn`` and ``_idle``. Lock order: ``_send_lock``, ``_lock``,
+``_index_lock``. Senders so never wait for the workers' bookkeeping, nor for routing.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ from refimpl.deadline import deadline
 from refimpl.errors import ShutdownError
 from refimpl.message import Message, owned_message, shallow_copy
 from refimpl.pool import WorkerPool
-from refimpl.registry import Snapshot, Subscription
+from refimpl.registry import LIVE, Registry, Subscription
 from refimpl.settings import Settings, resolve_worker_class
 from refimpl.topics import validate_topic
 
@@ -95,6 +98,9 @@ class Runtime:
     shutdown on exit).
     """
 
+    #: the subscription index's class (an extension point for the mutants)
+    registry_class: type[Registry] = Registry
+
     def __init__(
         self,
         settings: object = None,
@@ -133,7 +139,8 @@ class Runtime:
         self._next_route = 0  # next seq the brokers may commit
         self._inflight = 0  # deliveries in mailboxes or running
         self._next_sub_id = 0
-        self._snapshot = Snapshot()
+        self._index_lock = self.platform.lock()
+        self._registry = self.registry_class()
         self._worker_idents: set[int] = set()
         self.workers: list[Worker] = []
         self.pool = WorkerPool(
@@ -375,7 +382,17 @@ class Runtime:
     def get_channels(self, topic: str) -> list[Channel]:
         """The channels now subscribed to a topic that matches *topic*."""
         plain = self._topic(topic)
-        return [s.channel for s in self._snapshot.matching(plain)]
+        return [s.channel for s in self._route(plain, LIVE - 1)]
+
+    def _route(self, topic: str, seq: int) -> list[Subscription]:
+        """The subscriptions live at *seq* whose topic matches *topic*, in subscription order."""
+        with self._index_lock:
+            return self._registry.matching(topic, seq)
+
+    def _live_subscriptions(self, seq: int = LIVE - 1) -> list[Subscription]:
+        """Every subscription live at *seq* (now, by default), in subscription order (a scan)."""
+        with self._index_lock:
+            return self._registry.live(seq)
 
     def _topic(self, topic: object) -> str:
         """A topic given to this runtime, validated and as a plain ``str`` (T1, V2)."""
@@ -383,24 +400,28 @@ class Runtime:
 
     def _subscribe(self, channel: Channel, handler: Callable[[Message], Any]) -> None:
         check_handler(handler)
-        with self._lock:
+        with self._send_lock:
             if channel._sub is not None:
                 raise RuntimeError("channel is already subscribed")
-            sub = Subscription(self._next_sub_id, channel, handler)
+            # live from the next send on (W1): its window starts at the next seq
+            sub = Subscription(self._next_sub_id, channel, handler, self._seq)
             self._next_sub_id += 1
             channel._sub = sub
-            self._snapshot = self._snapshot.with_added(sub)
+            with self._index_lock:
+                self._registry.add(sub)
         logger.debug("subscribed %r", channel)
         self._send(SUBSCRIBE_TOPIC, {"topic": channel.topic}, None, True, False, internal=True)
 
     def _unsubscribe(self, channel: Channel) -> None:
-        with self._lock:
+        with self._send_lock:
             sub = channel._sub
             if sub is None:
                 return
             channel._sub = None
             sub.active = False
-            self._snapshot = self._snapshot.without(sub)
+            sub.end = self._seq  # no message sent from now on reaches it (W2)
+            with self._index_lock:
+                self._registry.retire(sub, self._next_route)
         logger.debug("unsubscribed %r", channel)
         self._send(UNSUBSCRIBE_TOPIC, {"topic": channel.topic}, None, True, False, internal=True)
 
@@ -444,7 +465,7 @@ class Runtime:
                 topic, data, deadline, local, droppable, self._seq, self._now
             )
             message._payload = payload
-            message._snapshot = self._snapshot
+            message._snapshot = self._registry  # marks it as sent (a built message has None)
             self._seq += 1
             self._messages.put(message)
         return message
@@ -516,6 +537,9 @@ class Runtime:
                 sub.scheduled = True
                 self._ready.put(sub)
         self._next_route += 1
+        if self._registry.sweepable(self._next_route):
+            with self._index_lock:
+                self._registry.sweep(self._next_route)
         if self._turn_waiters:
             self._turn.notify_all()
         self._finish_locked(0)

@@ -116,6 +116,8 @@ class Worker:
         self._asked_to_stop = False
         self._message: Message | None = None
         self._deliveries: list[tuple[Subscription, Message]] = []
+        self._matched: list[Subscription] = []  # what get_channels() found last
+        self._by_channel: dict[Channel, Subscription] | None = None  # made when needed
         # routed messages not yet committed: committed together, and always before this
         # broker could block waiting for a message (others may wait for their turn)
         self._routed: list[tuple[Message, list[tuple[Subscription, Message]]]] = []
@@ -184,23 +186,30 @@ class Worker:
 
     def get_channels(self, message: Message) -> list[Channel]:
         """The channels that were subscribed to a matching topic when *message* was sent."""
-        return [s.channel for s in message._snapshot.matching(message.topic)]
+        self._matched = found = self.runtime._route(message.topic, message.seq)
+        self._by_channel = None
+        return [s.channel for s in found]
 
     def schedule_task(self, channel: Channel, message: Message) -> None:
         """Schedule *message* for *channel*; delivered after ``run()`` returns, in send order.
 
         *channel* must belong to this worker's runtime (spec R8: ValueError otherwise),
         and a message must have been taken with ``get_message()`` (RuntimeError).
-        *message* is that message, or one the broker built or copied from it.
+        *message* is that message, or one the broker built or copied from it. The
+        subscription is the channel's one that was live when the message was sent, else
+        (a channel a custom ``run()`` chose itself) its current one.
         """
         if self._message is None:
             raise RuntimeError("schedule_task() outside of a message taken with get_message()")
-        snapshot = message._snapshot
-        sub = snapshot.by_channel.get(channel) if snapshot is not None else None
-        if sub is None:  # not in the message's snapshot, which holds only this runtime's
-            if not self._owns(channel):
-                raise ValueError(f"{safe_repr(channel)} is not a channel of this runtime (R8)")
-            sub = channel._sub
+        if not self._owns(channel):
+            raise ValueError(f"{safe_repr(channel)} is not a channel of this runtime (spec R8)")
+        sub = channel._sub
+        seq = self._message.seq
+        if sub is None or not sub.start <= seq < sub.end:
+            by_channel = self._by_channel
+            if by_channel is None:
+                by_channel = self._by_channel = {s.channel: s for s in self._matched}
+            sub = by_channel.get(channel, sub)
         if sub is None:
             self.runtime._drop(message._copy_or_bare(), channel, "unsubscribed")
             return
@@ -310,7 +319,7 @@ class Worker:
         message = self._message
         if message is not None:
             scheduled = {sub for sub, _ in self._deliveries}
-            for sub in message._snapshot.matching(message.topic):
+            for sub in rt._route(message.topic, message.seq):
                 if sub not in scheduled:
                     rt._drop(message._copy_or_bare(), sub.channel, "error")
         task = self._task

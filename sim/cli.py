@@ -184,7 +184,7 @@ def _parser() -> argparse.ArgumentParser:
 
     mut = sub.add_parser("mutants", help="run the suite's checks against every mutant: a table")
     mut.add_argument(
-        "--budget", type=int, default=400, help="seeds per strategy at most, per mutant"
+        "--budget", type=int, default=1000, help="seeds per strategy at most, per mutant"
     )
     mut.add_argument("--json", help="also write the table as JSON here")
 

@@ -58,6 +58,9 @@ class Env(Protocol):
     def atomic(self) -> AbstractContextManager[Any]: ...
 
 
+_NO_LOCK = nullcontext()  # reusable: one shared instance instead of one per record
+
+
 class SimEnv:
     def __init__(self, sched: Scheduler) -> None:
         self.sched = sched
@@ -89,7 +92,7 @@ class SimEnv:
             self.sched.wait_quiescent()
 
     def atomic(self) -> AbstractContextManager[Any]:
-        return nullcontext()
+        return _NO_LOCK  # one thread runs at a time: nothing to lock
 
 
 class RealEnv:

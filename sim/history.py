@@ -57,6 +57,9 @@ class Event(NamedTuple):
     info: str
 
 
+_make_event = tuple.__new__
+
+
 @dataclass
 class MessageInfo:
     topic: str
@@ -80,7 +83,8 @@ class History:
     def add(
         self, time: float, thread: int, kind: str, msg: int = -1, sub: int = -1, info: str = ""
     ) -> None:
-        self.events.append(Event(len(self.events), time, thread, kind, msg, sub, info))
+        events = self.events  # tuple.__new__: the same Event, without NamedTuple's __new__ frame
+        events.append(_make_event(Event, (len(events), time, thread, kind, msg, sub, info)))
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -94,7 +94,7 @@ def table(reports: list[MutantReport]) -> str:
     return "\n".join(rows)
 
 
-def main(budget: int = 400, json_path: str | None = None) -> int:
+def main(budget: int = 1000, json_path: str | None = None) -> int:
     from sim.mutants import MUTANTS
 
     reports = []

@@ -28,17 +28,19 @@ EPOCH = datetime(2030, 1, 1, tzinfo=UTC)
 class SimLock:
     """A non-reentrant lock."""
 
-    __slots__ = ("_sched", "_waiters", "label", "owner")
+    __slots__ = ("_acquire", "_release_point", "_sched", "_waiters", "label", "owner")
 
     def __init__(self, sched: Scheduler, label: str) -> None:
         self._sched = sched
         self.label = label
         self.owner: VThread | None = None
         self._waiters: deque[VThread] = deque()
+        self._acquire = "acquire " + label  # the points' names, made once
+        self._release_point = "release " + label
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         sched = self._sched
-        sched.point("acquire " + self.label)
+        sched.point(self._acquire)
         me = sched.current
         assert me is not None
         if self.owner is me:
@@ -57,7 +59,7 @@ class SimLock:
 
     def release(self) -> None:
         self._release()
-        self._sched.point("release " + self.label)
+        self._sched.point(self._release_point)
 
     def _release(self) -> None:
         """Release without a scheduling point (``SimCondition.wait`` blocks right after)."""
@@ -71,30 +73,32 @@ class SimLock:
     def locked(self) -> bool:
         return self.owner is not None
 
-    def __enter__(self) -> bool:
-        return self.acquire()
+    __enter__ = acquire  # one Python call less per ``with lock``
 
     def __exit__(self, *exc: object) -> None:
-        self.release()
+        self._release()
+        self._sched.point(self._release_point)
 
 
 class SimCondition:
     """A condition variable bound to a ``SimLock``."""
 
-    __slots__ = ("_lock", "_sched", "_waiters", "label")
+    __slots__ = ("_lock", "_notify", "_sched", "_wait", "_waiters", "label")
 
     def __init__(self, sched: Scheduler, lock: SimLock, label: str) -> None:
         self._sched = sched
         self._lock = lock
         self.label = label
         self._waiters: deque[VThread] = deque()
+        self._wait = "wait " + label
+        self._notify = "notify " + label
 
     def wait(self, timeout: float | None = None) -> bool:
         sched = self._sched
         me = sched.current
         if self._lock.owner is not me:
             raise RuntimeError(f"{self.label}: wait without holding the lock")
-        sched.point("wait " + self.label)
+        sched.point(self._wait)
         self._waiters.append(me)  # type: ignore[arg-type]
         self._lock._release()  # no point between joining the waiters and blocking
         deadline = None if timeout is None else sched.time + max(0.0, timeout)
@@ -110,7 +114,7 @@ class SimCondition:
             raise RuntimeError(f"{self.label}: notify without holding the lock")
         for _ in range(min(n, len(self._waiters))):
             sched.wake(self._waiters.popleft())
-        sched.point("notify " + self.label)
+        sched.point(self._notify)
 
     def notify_all(self) -> None:
         self.notify(len(self._waiters))
@@ -125,24 +129,26 @@ class SimCondition:
 class SimQueue:
     """An unbounded FIFO queue with ``put`` and ``get(timeout)``."""
 
-    __slots__ = ("_getters", "_items", "_sched", "label")
+    __slots__ = ("_get", "_getters", "_items", "_put", "_sched", "label")
 
     def __init__(self, sched: Scheduler, label: str) -> None:
         self._sched = sched
         self.label = label
         self._items: deque[Any] = deque()
         self._getters: deque[VThread] = deque()
+        self._put = "put " + label
+        self._get = "get " + label
 
     def put(self, item: Any) -> None:
         sched = self._sched
-        sched.point("put " + self.label)
+        sched.point(self._put)
         self._items.append(item)
         if self._getters:
             sched.wake(self._getters.popleft())
 
     def get(self, timeout: float | None = None) -> Any:
         sched = self._sched
-        sched.point("get " + self.label)
+        sched.point(self._get)
         me = sched.current
         assert me is not None
         deadline = None if timeout is None else sched.time + max(0.0, timeout)

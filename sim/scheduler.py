@@ -145,6 +145,10 @@ class Scheduler:
         self._hub: greenlet.greenlet | None = None
         self._tearing_down = False
         self._joiners: dict[int, list[VThread]] = {}
+        # The runnable threads in id order, and their ids; None when a thread's state has
+        # changed since (every change goes through spawn, block, wake or _exit).
+        self._runnable: list[VThread] | None = None
+        self._runnable_ids: list[int] = []
         #: called once when ``run`` ends, after the teardown (e.g. ``sim.interpose`` deactivates
         #: its virtual world there); a finalizer's exception is ignored: the run is over
         self.finalizers: list[Callable[[], None]] = []
@@ -196,6 +200,7 @@ class Scheduler:
 
         thread.glet = greenlet.greenlet(body, parent=self._hub)
         self.threads.append(thread)
+        self._runnable = None
         if self.instrument is not None:
             self.instrument.spawned(self.current, thread)
         return thread
@@ -220,6 +225,7 @@ class Scheduler:
         me = self.current
         assert me is not None
         me.state = BLOCKED
+        self._runnable = None
         me.waiting = what
         me.deadline = deadline
         me.timed_out = False
@@ -230,6 +236,7 @@ class Scheduler:
         """Make a blocked thread runnable (it does not run until chosen)."""
         if thread.state == BLOCKED:
             thread.state = RUNNABLE
+            self._runnable = None
             thread.deadline = None
             thread.waiting = ""
             if self.instrument is not None:
@@ -259,6 +266,7 @@ class Scheduler:
     # internals -----------------------------------------------------------------------------
     def _exit(self, thread: VThread) -> None:
         thread.state = DONE
+        self._runnable = None
         for joiner in self._joiners.pop(thread.id, ()):
             self.wake(joiner)
         if not self._tearing_down:
@@ -301,7 +309,10 @@ class Scheduler:
     def _next(self, me: VThread | None) -> VThread | None:
         """Choose the next thread, moving virtual time if nothing can run; None: stop."""
         while True:
-            runnable = [t for t in self.threads if t.state == RUNNABLE]
+            runnable = self._runnable
+            if runnable is None:
+                runnable = self._runnable = [t for t in self.threads if t.state == RUNNABLE]
+                self._runnable_ids = [t.id for t in runnable]
             if runnable:
                 break
             if self.threads[0].state == DONE:
@@ -331,7 +342,7 @@ class Scheduler:
             return runnable[0]
         current = me.id if me is not None and me.state == RUNNABLE else None
         try:
-            chosen = self.strategy.choose([t.id for t in runnable], current, self.steps)
+            chosen = self.strategy.choose(self._runnable_ids, current, self.steps)
         except ExecutionAborted as exc:  # e.g. a diverged replay: end the run like a deadlock,
             self.error = exc  # never raise into the program (its `except Exception` would
             return None  # swallow it and carry on)
@@ -341,10 +352,9 @@ class Scheduler:
         self.decisions.append(chosen)
         if current is not None and chosen != current:
             self.preemptions += 1
-        for t in runnable:
-            if t.id == chosen:
-                return t
-        ids = [t.id for t in runnable]
+        if chosen in self._runnable_ids:
+            return self.threads[chosen]  # thread ids are indices into self.threads
+        ids = list(self._runnable_ids)
         self.failure = ValueError(f"strategy chose thread {chosen}, not runnable: {ids}")
         return None
 
@@ -363,4 +373,5 @@ class Scheduler:
                 except BaseException:
                     t.state = DONE
         self.current = None
+        self._runnable = None
         self._tearing_down = False

@@ -115,6 +115,8 @@ class PrivateModules(Mapping[str, ModuleType]):
         code = _code_cache.get(key)
         if code is None:
             loader: Any = spec.loader
+            if not hasattr(loader, "get_code") and spec.origin:  # e.g. pytest's rewriting hook
+                loader = importlib.machinery.SourceFileLoader(name, spec.origin)
             code = loader.get_code(name)
             if code is None:
                 raise ImportError(f"{name}: no source or byte code to load privately", name=name)

@@ -14,6 +14,7 @@ import importlib.util
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from importlib.machinery import PathFinder
 from typing import Any
 
 __all__ = [
@@ -41,11 +42,15 @@ def parse_modules(text: str) -> tuple[str, ...]:
 
 
 def module_file(name: str) -> str:
-    """The source file of module *name* (its package is imported, the module is not run)."""
+    """The source file of module *name*, found without importing it or its packages."""
+    parts = name.split(".")
     try:
-        spec = importlib.util.find_spec(name)
-    except ModuleNotFoundError:
-        spec = None
+        spec = importlib.util.find_spec(parts[0])
+        for i in range(1, len(parts)):
+            if spec is None or spec.submodule_search_locations is None:
+                spec = None
+                break
+            spec = PathFinder.find_spec(".".join(parts[: i + 1]), spec.submodule_search_locations)
     except (ImportError, ValueError) as exc:
         raise ValueError(f"--preempt-lines: cannot find module {name!r}: {exc}") from exc
     if spec is None:

@@ -142,6 +142,23 @@ class LineTracer:
                             sched.point(kind, guard)
             return local
 
+        point = sched.point
+
+        def fast(frame: FrameType, event: str, arg: Any) -> TraceFunction:
+            """``local`` for the common case: points, no recorder, no listener."""
+            if event == "line":
+                kind = kinds.get(frame.f_lineno)
+                if kind is None:
+                    if wanted is not None:
+                        return fast
+                    kind = kinds[frame.f_lineno] = f"line {module}:{frame.f_lineno}"
+                if sched.current is not None:
+                    tracer.line_points += 1
+                    point(kind, guard)
+            return fast
+
+        if preempt and recorder is None and on_point is None:
+            local = fast
         if wanted is None or recorder is not None:
             return lambda code: local
         relevant: dict[tuple[str, int], bool] = {}

@@ -30,6 +30,7 @@ from sim.mutants.expiry import (
     ExpiryUncheckedAtRunRuntime,
 )
 from sim.mutants.handlers import RequeueAtTailAfterRaiseRuntime, WorkerDiesOnErrorRuntime
+from sim.mutants.index import SweepDropsPrefixRuntime, WindowOffByOneRuntime
 from sim.mutants.ordering import SharedTaskQueueRuntime, UnorderedCommitRuntime
 from sim.mutants.routing import (
     AsymmetricMatchRuntime,
@@ -120,8 +121,8 @@ _ALL = (
     ),
     Mutant(
         "registry_race",
-        ("W1", "W2", "D2"),
-        "the copy-on-write registry snapshot is built outside the lock: changes get lost",
+        ("W1", "D2"),
+        "an index bucket is copied outside its lock and installed later: a subscribe gets lost",
         RegistryRaceRuntime,
         _witness(
             (ChannelSpec("a", subscribed=False), ChannelSpec("a", subscribed=False), _A),
@@ -269,6 +270,17 @@ _ALL = (
         1,
     ),
     Mutant(
+        "sweep_drops_prefix",
+        ("D2", "W1"),
+        "sweeping an unsubscribed pattern drops its prefix's bucket, and a resubscription with it",
+        SweepDropsPrefixRuntime,
+        _witness(
+            (ChannelSpec("a.*"), ChannelSpec("a.b", subscribed=False)),
+            (Send(1), Unsubscribe(0), Subscribe(0), Send(1)),
+        ),
+        1,
+    ),
+    Mutant(
         "unordered_commit",
         ("O2",),
         "brokers commit routing without waiting for their seq turn",
@@ -283,6 +295,14 @@ _ALL = (
         UnsubscribeKeepsRoutingRuntime,
         _witness((_A,), (Unsubscribe(0), Send(0))),
         1,
+    ),
+    Mutant(
+        "window_off_by_one",
+        ("W2", "W4"),
+        "a subscription's seq window opens one message early: it receives the send before it",
+        WindowOffByOneRuntime,
+        _witness((ChannelSpec("a", subscribed=False),), (Send(0), Subscribe(0))),
+        3,
     ),
     Mutant(
         "worker_dies_on_error",

@@ -1,4 +1,5 @@
-"""What several mutants share: a ``Runtime`` that runs substitute worker classes.
+"""What several mutants share: a ``Runtime`` that runs substitute worker classes, and
+the naive scan of the subscriptions live at a message's ``seq``.
 
 A mutant that breaks a broker or a task worker subclasses ``MessageBroker`` /
 ``TaskWorker`` and names the subclass here; the runtime swaps it into its own
@@ -13,9 +14,15 @@ from typing import ClassVar
 
 from refimpl import Runtime, Settings, Worker
 from refimpl._seam import Platform
+from refimpl.registry import Subscription
 from refimpl.runtime import Observer
 
-__all__ = ["SwapRuntime"]
+__all__ = ["SwapRuntime", "live_subscriptions"]
+
+
+def live_subscriptions(runtime: Runtime, seq: int) -> list[Subscription]:
+    """Every subscription live at *seq*, in subscription order (what a scan would see)."""
+    return runtime._live_subscriptions(seq)
 
 
 class SwapRuntime(Runtime):

@@ -9,10 +9,10 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from refimpl import Channel, Message, MessageBroker, match
-from refimpl.registry import Subscription
+from refimpl.registry import LIVE, Bucket, Registry, SortedKeys, Subscription
 from refimpl.runtime import SUBSCRIBE_TOPIC, UNSUBSCRIBE_TOPIC, Runtime
-from refimpl.topics import is_pattern
-from sim.mutants._base import SwapRuntime
+from refimpl.topics import is_pattern, literal_prefix
+from sim.mutants._base import SwapRuntime, live_subscriptions
 
 __all__ = [
     "AsymmetricMatchRuntime",
@@ -25,26 +25,20 @@ __all__ = [
 ]
 
 
-class _BrokerTimeBroker(MessageBroker):
-    def get_message(self) -> Message:
-        message = super().get_message()
-        message._snapshot = self.runtime._snapshot  # the bug: the registry as it is *now*
-        return message
-
-
-class BrokerTimeRoutingRuntime(SwapRuntime):
+class BrokerTimeRoutingRuntime(Runtime):
     """Bug (W2, W4): the broker routes against the registry as it is when it routes.
 
     Lona's broker reads the live channel list, so a channel that subscribed after
     ``send()`` returned (but before the broker got to the message) receives it.
     """
 
-    broker_class = _BrokerTimeBroker
+    def _route(self, topic: str, seq: int) -> list[Subscription]:
+        return super()._route(topic, LIVE - 1)  # the bug: who is live *now*, not at seq
 
 
 class _DuplicatingBroker(MessageBroker):
     def get_channels(self, message: Message) -> list[Channel]:
-        subs = message._snapshot.subscriptions
+        subs = live_subscriptions(self.runtime, message.seq)
         topic = message.topic
         exact = [s.channel for s in subs if s.channel.topic == topic]
         wild = [
@@ -72,7 +66,7 @@ class _AsymmetricBroker(MessageBroker):
         topic = message.topic
         return [  # the bug: only the subscriber's topic is read as a pattern
             s.channel
-            for s in message._snapshot.subscriptions
+            for s in live_subscriptions(self.runtime, message.seq)
             if s.channel.topic == topic or fnmatchcase(topic, s.channel.topic)
         ]
 
@@ -92,7 +86,7 @@ class _CaseFoldingBroker(MessageBroker):
         topic = message.topic.lower()  # the bug: os.path.normcase on Windows lowercases
         return [
             s.channel
-            for s in message._snapshot.subscriptions
+            for s in live_subscriptions(self.runtime, message.seq)
             if match(s.channel.topic.lower(), topic)
         ]
 
@@ -109,16 +103,16 @@ class CaseInsensitiveMatchRuntime(SwapRuntime):
 class UnsubscribeKeepsRoutingRuntime(Runtime):
     """Bug (W2): unsubscribe() only detaches the channel; the registry keeps routing to it.
 
-    The subscription stays in the registry snapshot and stays active (nothing marks
-    it unsubscribed for the workers), so messages sent after ``unsubscribe()``
+    The subscription keeps its open window in the index and stays active (nothing
+    marks it unsubscribed for the workers), so messages sent after ``unsubscribe()``
     returned are still delivered to the old handler.
     """
 
     def _unsubscribe(self, channel: Channel) -> None:
-        with self._lock:
+        with self._send_lock:
             if channel._sub is None:
                 return
-            channel._sub = None  # the bug: no ``sub.active = False``, no ``snapshot.without``
+            channel._sub = None  # the bug: no ``sub.active = False``, no ``end``, no retire
         self._send(UNSUBSCRIBE_TOPIC, {"topic": channel.topic}, None, True, False, internal=True)
 
 
@@ -142,7 +136,7 @@ class _RegexBroker(MessageBroker):
         topic = message.topic
         return [
             s.channel
-            for s in message._snapshot.subscriptions
+            for s in live_subscriptions(self.runtime, message.seq)
             if s.channel.topic == topic
             or _regex_match(topic, s.channel.topic)
             or _regex_match(s.channel.topic, topic)
@@ -160,39 +154,82 @@ class RegexByReplacementRuntime(SwapRuntime):
     broker_class = _RegexBroker
 
 
-class RegistryRaceRuntime(Runtime):
-    """Bug (W1, W2, D2): the copy-on-write registry snapshot is built outside the lock.
+class _TolerantRegistry(Registry):
+    def _drop_bucket(self, bucket: Bucket) -> None:
+        # housekeeping that survives the race below (a lost bucket is not in the map)
+        if bucket.node is None and self._literals.get(bucket.key) is not bucket:
+            return
+        super()._drop_bucket(bucket)
 
-    ``subscribe()`` and ``unsubscribe()`` read the current snapshot, build the new one,
-    and only then take the lock to install it: two concurrent calls each install their
-    own change on the same old snapshot, and one of the changes is lost (a lost
-    subscription receives nothing; a lost unsubscribe keeps receiving).
+
+class RegistryRaceRuntime(Runtime):
+    """Bug (W1, D2): the index is updated copy-on-write from a copy taken too early.
+
+    ``subscribe()`` and ``unsubscribe()`` first copy the index's topic -> bucket map and
+    their topic's bucket (literal topic) or prefix bucket (pattern), then do their work
+    under the send lock, then install the changed copies: a subscribe concurrent with
+    another subscribe or unsubscribe can be overwritten by the other's older copy and
+    lost (it receives nothing, silently).
     """
+
+    registry_class = _TolerantRegistry
 
     def _subscribe(self, channel: Channel, handler: Callable[[Message], Any]) -> None:
         if not callable(handler):
             raise TypeError(f"a handler must be callable, not {handler!r}")
-        if channel._sub is not None:
-            raise RuntimeError("channel is already subscribed")
-        old = self._snapshot  # the bug: read outside the lock ...
-        with self._lock:
-            sub = Subscription(self._next_sub_id, channel, handler)
+        copied = self._copy(channel.topic)  # the bug: the copy is taken here ...
+        with self._send_lock:
+            if channel._sub is not None:
+                raise RuntimeError("channel is already subscribed")
+            sub = Subscription(self._next_sub_id, channel, handler, self._seq)
             self._next_sub_id += 1
             channel._sub = sub
-        new = old.with_added(sub)
-        with self._lock:
-            self._snapshot = new  # ... and installed over whatever changed meanwhile
+        self._install(copied, sub)  # ... and installed over whatever changed meanwhile
         self._send(SUBSCRIBE_TOPIC, {"topic": channel.topic}, None, True, False, internal=True)
 
     def _unsubscribe(self, channel: Channel) -> None:
-        sub = channel._sub
-        if sub is None:
-            return
-        old = self._snapshot  # the bug: read outside the lock
-        with self._lock:
+        copied = self._copy(channel.topic)
+        with self._send_lock:
+            sub = channel._sub
+            if sub is None:
+                return
             channel._sub = None
             sub.active = False
-        new = old.without(sub)
-        with self._lock:
-            self._snapshot = new
+            sub.end = self._seq
+        self._install(copied, None)
+        with self._index_lock:
+            self._registry.retire(sub, self._next_route)
         self._send(UNSUBSCRIBE_TOPIC, {"topic": channel.topic}, None, True, False, internal=True)
+
+    def _copy(self, topic: str) -> tuple[str, dict[str, Bucket], Bucket | None]:
+        reg = self._registry
+        with self._index_lock:
+            if is_pattern(topic):
+                old = reg._patterns.bucket(literal_prefix(topic))
+                return topic, {}, old
+            return topic, dict(reg._literals), reg._literals.get(topic)
+
+    def _install(
+        self, copied: tuple[str, dict[str, Bucket], Bucket | None], sub: Subscription | None
+    ) -> None:
+        topic, literals, old = copied
+        reg = self._registry
+        key = old.key if old is not None else topic
+        bucket = reg.bucket_class(key)  # a new bucket, copied from the old one
+        if old is not None:
+            bucket.subs = list(old.subs)
+            bucket.ended, bucket.gone, bucket.node = old.ended, old.gone, old.node
+        if sub is not None:
+            bucket.subs.append(sub)
+        with self._index_lock:
+            for indexed in bucket.subs:
+                indexed.bucket = bucket
+            if bucket.node is not None:
+                bucket.node.bucket = bucket
+                return
+            if bucket.subs:
+                literals[topic] = bucket
+            reg._literals = literals
+            reg._keys = SortedKeys()
+            for known in sorted(literals):
+                reg._keys.add(known)

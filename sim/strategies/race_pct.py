@@ -37,6 +37,9 @@ class RacePCT:
         horizon = expected_points if expected_points > 0 else FALLBACK_STEPS
         self._pct = PCT(seed, depth, horizon)
         self.line_points = 0  #: racy line points passed so far in this run
+        self._due = 0  # change points already passed to PCT
+        self._asked: list[int] = []  # the runnable set of the last decision, and its answer
+        self._answer = -1
 
     @property
     def change_points(self) -> list[int]:
@@ -47,8 +50,18 @@ class RacePCT:
         self.line_points += 1
 
     def choose(self, runnable: list[int], current: int | None, step: int) -> int:
+        """PCT's choice; between change points it depends only on the runnable set, so the
+        last answer is reused while that set is unchanged (most line points)."""
         clock = self.line_points if self.expected_points > 0 else step
-        return self._pct.choose(runnable, current, clock)
+        changes = self._pct.change_points
+        due = self._due < len(changes) and changes[self._due] <= clock
+        if not due and runnable == self._asked:
+            return self._answer
+        while self._due < len(changes) and changes[self._due] <= clock:
+            self._due += 1
+        self._answer = self._pct.choose(runnable, current, clock)
+        self._asked = list(runnable)
+        return self._answer
 
     def describe(self) -> dict[str, object]:
         return {

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -16,15 +17,20 @@ from bench import (
     blocking,
     bugfinding,
     fanout,
+    interposed,
+    lines,
+    long_topics,
     memory,
     oracle_speed,
     profile_fanout,
     reorder,
+    scaling,
     send_cost,
     sim_speed,
 )
 from bench.__main__ import MEASURES, main
 from bench.figure import Figure, Measurement, fmt, ratio
+from bench.loglog import loglog_svg
 from bench.realthreads import analyse
 from bench.report import to_markdown
 from sim.strategies import make_strategy
@@ -70,7 +76,11 @@ def test_registry_names_every_measurement_once() -> None:
         "oracle",
         "mutants",
         "reorder",
+        "lines",
+        "interposed",
         "memory",
+        "scaling",
+        "long_topics",
     ]
 
 
@@ -107,7 +117,9 @@ def test_send_cost_tiny() -> None:
 
 
 def test_sim_speed_tiny() -> None:
-    m = sim_speed.measure(schedules=1, campaign_seeds=2, round_trips=100, repeats=1)
+    m = sim_speed.measure(
+        schedules=1, campaign_seeds=2, round_trips=100, repeats=1, bare_points=50, make_sim_seeds=2
+    )
     check_measurement(m, "sim")
     assert m.raw["standard"]["oracle_ok"] == 1  # the standard scenario is a legal run
     assert m.raw["campaign"]["failed"] == 0
@@ -151,6 +163,45 @@ def test_reorder_tiny() -> None:
     theirs = m.raw["frontrun"]
     # frontrun either ran (and is reported per variant) or its absence is said in the notes
     assert "variants" in theirs or any("frontrun could not be run" in n for n in m.notes)
+
+
+def test_scaling_tiny(tmp_path: Path) -> None:
+    chart = tmp_path / "scaling.svg"
+    m = scaling.measure(sizes=(10, 100), messages=40, chart=chart)
+    figures = check_measurement(m, "scaling")
+    assert {"scaling.distinct_share", "scaling.cost_growth", "scaling.subscribe_100"} <= set(
+        figures
+    )
+    assert len(m.tables[0].rows) == 4  # 2 sizes x (1, 10k) send topics, both implementations
+    assert all(row[3] > 0 for row in m.tables[0].rows)  # Lona's deliveries all arrived
+    ElementTree.fromstring(chart.read_text(encoding="utf-8"))  # well-formed SVG
+
+
+def test_loglog_svg_draws_every_series_and_refuses_non_positive_points() -> None:
+    svg = loglog_svg("t", "x", "y", [("a", "red", [(10, 5.0), (1000, 50.0)]), ("b", "blue", [])])
+    root = ElementTree.fromstring(svg)
+    assert len(root.findall("{http://www.w3.org/2000/svg}polyline")) == 2
+    with pytest.raises(ValueError):
+        loglog_svg("t", "x", "y", [("a", "red", [(0, 1.0)])])
+
+
+def test_long_topics_tiny() -> None:
+    m = long_topics.measure(count=20, length=300)
+    figures = check_measurement(m, "long_topics")
+    assert figures["long_topics.peak_growth_mib"].met is not None
+@pytest.mark.settrace
+def test_lines_tiny() -> None:
+    m = lines.measure(executions=3, peer_executions=2, budget=20)
+    figures = check_measurement(m, "lines")
+    assert figures["lines.double_subscribe_executions"].met  # found by race-directed mode
+    assert m.raw["points"]["race"]["points"] == 3 * 2 * (3 * lines.programs.ROUNDS + 1)
+
+
+def test_interposed_tiny() -> None:
+    m = interposed.measure(schedules=2)
+    check_measurement(m, "interposed")
+    raw = m.raw
+    assert raw["interposed"]["steps"] > 0 and raw["seam"]["steps"] > 0
 
 
 def test_memory_tiny() -> None:

@@ -305,7 +305,9 @@ CHECKS: dict[str, Check] = {
     "shutdown_drops_all": nondroppable_shutdown_drop,
     "shutdown_without_drain": either(silently_lost, started_after_shutdown),
     "unordered_commit": out_of_order,
+    "sweep_drops_prefix": silently_lost,
     "unsubscribe_keeps_routing": delivered_outside_window,
+    "window_off_by_one": delivered_outside_window,
     "worker_dies_on_error": both(worker_thread_exited, silently_lost),
 }
 

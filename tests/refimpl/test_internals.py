@@ -1,4 +1,4 @@
-"""Small behaviours of refimpl's parts: the real seam's queue, the pool, the routing cache,
+"""Small behaviours of refimpl's parts: the real seam's queue, the pool,
 custom brokers scheduling unsubscribed channels, and the readable reprs used in logs."""
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import pytest
 from refimpl import Channel, Message, MessageBroker, Runtime, Scope, Worker
 from refimpl._seam import RealPlatform
 from refimpl.pool import WorkerPool
-from refimpl.registry import _CACHE_LIMIT, Snapshot, Subscription
 
 
 def test_real_queue_get_with_zero_timeout_never_blocks() -> None:
@@ -29,18 +28,6 @@ def test_the_pool_refuses_more_threads_than_its_size() -> None:
         pool.spawn(lambda: None)
     pool.join()
     assert [t.name for t in pool.threads] == ["p-0"]
-
-
-@pytest.mark.spec("T4", "A4")
-def test_the_routing_cache_is_bounded_and_stays_correct() -> None:
-    rt = Runtime()
-    channel = Channel("a.*", runtime=rt)
-    snapshot = Snapshot((Subscription(0, channel, print),))
-    for i in range(_CACHE_LIMIT + 5):
-        assert len(snapshot.matching(f"a.{i}")) == 1
-    assert len(snapshot._cache) <= _CACHE_LIMIT
-    assert snapshot.matching("b.0") == ()
-    assert "a.*" in repr(snapshot.subscriptions[0])
 
 
 @pytest.mark.spec("R4", "D2")

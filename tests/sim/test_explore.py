@@ -70,7 +70,7 @@ def test_the_mutation_table_catches_every_mutant(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "mutants.json"
-    assert mutation_main(budget=400, json_path=str(out)) == 0
+    assert mutation_main(budget=1000, json_path=str(out)) == 0
     rows = json.loads(out.read_text())
     assert rows and all(r["caught"] for r in rows)
     assert "mutants caught." in capsys.readouterr().out
