@@ -49,8 +49,8 @@ def test_hash_dependent_scheduling_is_caught_with_its_line(tmp_path: Path) -> No
     assert "'acquire tests.interpose.impls.hashy:" in done.stdout
     trace = tmp_path / "hashy.json"
     sim("run", "--seed", "1", "--impl", HASHY, "--trace-out", str(trace), hash_seed="0")
-    again = sim("replay", str(trace), hash_seed="1")
+    again = sim("replay", str(trace), "--impl", HASHY, hash_seed="1")
     assert again.returncode == 1 and "DIVERGED" in again.stdout
     assert "'acquire tests.interpose.impls.hashy:" in again.stdout
-    same = sim("replay", str(trace), hash_seed="0")
+    same = sim("replay", str(trace), "--impl", HASHY, hash_seed="0")
     assert "replayed exactly" in same.stdout
