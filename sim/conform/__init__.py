@@ -382,9 +382,9 @@ class _Conformance:
     # counterexamples ---------------------------------------------------------------------
     def counterexample(self, clause: str, text: str, run: Run, shrink_seeds: int) -> Counterexample:
         if run.trace is not None and clause in CLAUSES and clause in run.found:
+            # the oracle judges the clause, so any scenario may be shrunk, a probe's too
             play = partial(self.play_sim, lines=run.lines)
-            if clause not in self.pinned:  # a probe's scenario is already small
-                run = shrink(play, run, clause, shrink_seeds, limit=self.shrink_limit)
+            run = shrink(play, run, clause, shrink_seeds, limit=self.shrink_limit)
             run = fewest(play, run, clause, seeds=max(1, self.shrink_limit // 6))
             if clause not in self.pinned:  # a probe's text says what the probe checked
                 text = run.found.get(clause, text)
