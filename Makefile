@@ -5,12 +5,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SEEDS ?= 0..39999
 
-.PHONY: sim test browser lint typecheck coverage mutants conform bench lona-compat chromium clean
+.PHONY: sim test browser redis-server lint typecheck coverage mutants conform bench lona-compat chromium clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,dev,lona]'
+	$(PY) -m pip install --quiet -e '.[test,dev,lona,redis]'
 	touch $(STAMP)
 
 ## The main job: a simulation campaign over many seeds and configurations (fresh seeds each
@@ -19,7 +19,7 @@ sim: $(STAMP)
 	$(PY) -m sim campaign --seeds $(SEEDS) --fresh
 
 ## The whole test suite, in parallel, with the derandomised CI Hypothesis profile.
-test: $(STAMP) browser
+test: $(STAMP) browser redis-server
 	$(PY) -m pytest -n auto
 
 ## Chromium from Debian's packages, for the HTML failure view's browser test (idempotent).
@@ -30,6 +30,16 @@ browser:
 	  { $$SUDO apt-get update -qq && \
 	    $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
 	  echo "WARNING: chromium could not be installed; tests/sim/test_htmlview.py will fail"; }
+
+## Debian's redis-server, for the multi-process tests in tests/redis (idempotent). They start
+## their own servers on free loopback ports; CHANSPEC_REDIS_URL points them at an existing one.
+## If it cannot be installed, make goes on and those tests fail loudly; they never skip.
+redis-server:
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  { $$SUDO apt-get update -qq && \
+	    $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; } || \
+	  echo "WARNING: redis-server could not be installed; tests/redis will fail"; }
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check refimpl sim tests

@@ -65,7 +65,9 @@ logger = getLogger("refimpl.channels")
 
 #: ``observer(kind, message, channel, detail)``; kinds: ``route``, ``drop`` (detail is the
 #: reason: ``expired``, ``shutdown``, ``unsubscribed``, ``error`` or ``exit``), ``error``,
-#: ``shutdown_begin``, ``shutdown_end``. Called on the thread that did it, possibly under
+#: ``shutdown_begin``, ``shutdown_end``; a networked broker adds ``publish`` (detail: where the
+#: message went, such as its stream id) and ``error`` with no message (detail ``stream-reset``,
+#: spec P7). Called on the thread that did it, possibly under
 #: the runtime's lock: it must not block or call back into the runtime. Whatever it raises
 #: is logged and ignored (R1).
 Observer = Callable[[str, "Message | None", "Channel | None", str], None]

@@ -36,6 +36,12 @@ class Settings:
     #: chanspec's own: seconds the default runtime may spend at interpreter exit draining
     #: what is still pending, as ``shutdown()`` would (R7); what is left then is reported
     CHANNEL_EXIT_TIMEOUT: float = 30.0
+    #: chanspec's own, for ``refimpl.redis_broker.RedisMessageBroker`` (spec P1-P8): the
+    #: server, the stream all processes of one app share, and the seconds the broker
+    #: retries an unreachable server before it reports a message dropped (P8)
+    CHANNEL_REDIS_URL: str = "redis://127.0.0.1:6379/0"
+    CHANNEL_REDIS_STREAM: str = "chanspec:channels"
+    CHANNEL_REDIS_RETRY_TIMEOUT: float = 5.0
 
     def __post_init__(self) -> None:
         # Every value is stored as a plain int, float or str: a subclass with lying
@@ -50,8 +56,17 @@ class Settings:
             if not isinstance(value, int) or isinstance(value, bool) or int.__int__(value) < 1:
                 raise ValueError(f"{name} must be an int >= 1, not {_show(value)}")
             object.__setattr__(self, name, int.__int__(value))
-        for name, low in (("CHANNEL_WORKER_TIMEOUT", "> 0"), ("CHANNEL_EXIT_TIMEOUT", ">= 0")):
+        for name, low in (
+            ("CHANNEL_WORKER_TIMEOUT", "> 0"),
+            ("CHANNEL_EXIT_TIMEOUT", ">= 0"),
+            ("CHANNEL_REDIS_RETRY_TIMEOUT", ">= 0"),
+        ):
             object.__setattr__(self, name, _seconds(name, getattr(self, name), low))
+        for name in ("CHANNEL_REDIS_URL", "CHANNEL_REDIS_STREAM"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or not value:
+                raise TypeError(f"{name} must be a non-empty str, not {_show(value)}")
+            object.__setattr__(self, name, plain_str(value))
         for name in ("CHANNEL_MESSAGE_BROKER_CLASS", "CHANNEL_TASK_WORKER_CLASS"):
             value = getattr(self, name)
             if isinstance(value, str):

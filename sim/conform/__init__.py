@@ -29,6 +29,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -173,8 +174,11 @@ class _Conformance:
         self, impl: str, trace_dir: Path, simulated: bool, wall: float = 20.0, lines: str = ""
     ) -> None:
         self.impl = impl
-        self.lines = lines  #: ``--preempt-lines`` of every simulated play (empty: the adapter's)
+        self.lines = lines  #: ``--preempt-lines`` given (empty: the adapter's default)
         self.line_points = bool(simulated and modules_for(impl, lines))
+        #: what probes and the main campaign play with: line points cost several times the
+        #: schedule, so by default they are kept for a share of the budget (``campaign``)
+        self.base_lines = lines if lines else "none"
         self.wall = wall  #: seconds any one play may take before it counts as hung
         self.stuck = ""  #: the liveness finding that stopped further plays
         self.shrink_limit = 120  #: candidate scenarios tried per counterexample
@@ -201,7 +205,9 @@ class _Conformance:
             self.stuck = next(iter(run.found.values()), "a call did not return")
         return run
 
-    def _simulate(self, scenario: Scenario, strategy: str, seed: int, steps: int) -> Run:
+    def _simulate(
+        self, scenario: Scenario, strategy: str, seed: int, steps: int, lines: str
+    ) -> Run:
         return self._bounded(
             scenario,
             strategy,
@@ -213,12 +219,16 @@ class _Conformance:
                 seed,
                 max_steps=steps,
                 wall=self.wall,
-                lines=self.lines,
+                lines=lines,
             ),
         )
 
-    def play_sim(self, scenario: Scenario, strategy: str, seed: int) -> Run:
+    def play_sim(
+        self, scenario: Scenario, strategy: str, seed: int, lines: str | None = None
+    ) -> Run:
         """One schedule, with an adaptive step limit (livelock bound).
+
+        *lines*: ``--preempt-lines`` for this play (None: ``base_lines``).
 
         The limit starts at ``STEPS`` and follows 8 times the longest run that finished
         (at least 5,000);
@@ -230,7 +240,8 @@ class _Conformance:
         steps = self.steps
         if self.livelock:  # found already: a run that hits a tighter bound is not replayed
             steps = min(steps, max(3 * self.longest, 3_000))
-        run = self._simulate(scenario, strategy, seed, steps)
+        lines = self.base_lines if lines is None else lines
+        run = self._simulate(scenario, strategy, seed, steps, lines)
         if run.trace is None:
             return run
         if run.trace.outcome["status"] != "livelock":
@@ -241,7 +252,7 @@ class _Conformance:
             self.livelock = True
             return run
         if not self.livelock:
-            again = self._simulate(scenario, strategy, seed, MAX_STEPS)
+            again = self._simulate(scenario, strategy, seed, MAX_STEPS, lines)
             if again.trace is not None and again.trace.outcome["status"] == "livelock":
                 self.livelock = True
             elif again.trace is not None:
@@ -327,14 +338,31 @@ class _Conformance:
         for f in result.findings:
             self.keep(f.clause, f.text, f.run, pinned=True)
 
+    def plan(self, budget: int) -> list[tuple[str, str, int]]:
+        """(strategy, ``--preempt-lines``, schedules) of the campaign.
+
+        Random walk and PCT at synchronisation points get *budget* each. When the candidate
+        has line points (its adapter names modules, or ``--preempt-lines``), a tenth of the
+        budget each goes to the random walk at line points and to every strategy that
+        needs them (the race-directed one): a schedule there costs several times more.
+        """
+        out = [("random", self.base_lines, budget), ("pct", self.base_lines, budget)]
+        if self.line_points:
+            share = max(1, budget // 10)
+            if self.base_lines == "none":
+                out.append(("random", self.lines, share))
+            out += [(s, self.lines, share) for s in strategy_mix(True)[2:]]
+        return out
+
     def campaign(self, budget: int, offset: int) -> None:
-        for strategy in strategy_mix(self.line_points):
-            for seed in range(offset, offset + budget):
+        for strategy, lines, n in self.plan(budget):
+            label = strategy if lines == "none" or not self.line_points else f"{strategy}@lines"
+            for seed in range(offset, offset + n):
                 if self.stuck:
                     return
                 scenario = scenario_from_seed(seed, GenConfig())
-                run = self.play_sim(scenario, strategy, seed)
-                self.explored.schedules[strategy] += 1
+                run = self.play_sim(scenario, strategy, seed, lines)
+                self.explored.schedules[label] += 1
                 self.explored.interleavings.add(run.digest)
                 self.explored.configs[f"{scenario.brokers}x{scenario.workers}"] += 1
                 self.explored.features.update(features(scenario))
@@ -354,9 +382,10 @@ class _Conformance:
     # counterexamples ---------------------------------------------------------------------
     def counterexample(self, clause: str, text: str, run: Run, shrink_seeds: int) -> Counterexample:
         if run.trace is not None and clause in CLAUSES and clause in run.found:
-            if clause not in self.pinned:  # a probe's scenario is already small
-                run = shrink(self.play_sim, run, clause, shrink_seeds, limit=self.shrink_limit)
-            run = fewest(self.play_sim, run, clause, seeds=max(1, self.shrink_limit // 6))
+            # the oracle judges the clause, so any scenario may be shrunk, a probe's too
+            play = partial(self.play_sim, lines=run.lines)
+            run = shrink(play, run, clause, shrink_seeds, limit=self.shrink_limit)
+            run = fewest(play, run, clause, seeds=max(1, self.shrink_limit // 6))
             if clause not in self.pinned:  # a probe's text says what the probe checked
                 text = run.found.get(clause, text)
         self.trace_dir.mkdir(parents=True, exist_ok=True)
@@ -473,6 +502,7 @@ def conform(
     c.explain_losses()
     c.explored.seeds = (
         f"{seed_offset}..{seed_offset + budget - 1} per strategy"
+        + (" (at line points: the first tenth)" if c.line_points else "")
         if simulated
         else f"{seed_offset}.. (real threads)"
     )

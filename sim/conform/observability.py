@@ -170,7 +170,12 @@ _ROWS = (
     Row("S5", "oracle", "an accepted send whose `send_call` follows `shutdown_ret`"),
     Row("S6", "oracle", "a `start` after `shutdown_ret`"),
     Row("L1", "via W1, D2", "`local=True` sends are held to W1/D2 like every other send"),
-    Row("L2", "none", "no networked broker"),
+    Row(
+        "L2",
+        "none",
+        "a session is one process; the networked broker's P4 is judged on merged process "
+        "histories by `sim.oracle.processes` (tests/redis)",
+    ),
     Row(
         "I1",
         "none",
@@ -217,6 +222,57 @@ _ROWS = (
         "R8",
         "none",
         "a session is one runtime; the adapter protocol has no second runtime to cross into",
+    ),    Row(
+        "P1",
+        "none",
+        "multi-process, not in the adapter protocol; judged in tests/redis: per "
+        "subscription, the entry ids (`publish`) of the non-local messages it starts",
+    ),
+    Row(
+        "P2",
+        "none",
+        "multi-process, not in the adapter protocol; judged in tests/redis: the "
+        "process's stream position at `sub_call`, `sub_ret`, `unsub_call`, `unsub_ret` "
+        "and `shutdown_call` against the entry ids of published messages",
+    ),
+    Row(
+        "P3",
+        "none",
+        "multi-process, not in the adapter protocol; judged in tests/redis: two `start`"
+        " of one (message, subscription) in one process's history",
+    ),
+    Row(
+        "P4",
+        "none",
+        "multi-process, not in the adapter protocol; judged in tests/redis: a `publish`"
+        " of a local message, or its `start` in another process",
+    ),
+    Row(
+        "P5",
+        "none",
+        "multi-process, not in the adapter protocol; judged in tests/redis: a `drop "
+        "expired` in the reading process for an entry whose deadline passed on its "
+        "clock",
+    ),
+    Row(
+        "P6",
+        "none",
+        "multi-process, not in the adapter protocol; judged in tests/redis: after "
+        "`shutdown_ret`, each non-local send of that process has a `publish` or a "
+        "whole-message `drop`",
+    ),
+    Row(
+        "P7",
+        "none",
+        "multi-process, not in the adapter protocol; judged in tests/redis: P2 and P3 "
+        "across a server restart; a `reset` event excuses only entries before the loss",
+    ),
+    Row(
+        "P8",
+        "none",
+        "multi-process, not in the adapter protocol; judged in tests/redis: `send()` "
+        "returns while the server is down; a `drop error` follows within the retry "
+        "bound",
     ),
 )
 

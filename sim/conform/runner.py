@@ -120,6 +120,7 @@ class Run:
     tolerance: float = 0.0  #: real runs: the clock tolerance the oracle used (scenario seconds)
     pairs: dict[str, tuple[int, int]] | None = None  #: clause -> (msg, sub) of its first violation
     hung: bool = False  #: a call never returned: its thread is abandoned, stuck for good
+    lines: str = ""  #: simulated runs: the ``--preempt-lines`` they were played with
 
     @property
     def size(self) -> int:
@@ -208,6 +209,7 @@ def simulate(
         seed,
         trace,
         pairs=_pairs(trace.outcome.get("violations", [])),
+        lines=lines,
     )
 
 

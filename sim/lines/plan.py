@@ -10,7 +10,7 @@ needs:
 * ``random``/``pct``/an explorer's execution with modules: a point before *every* line
   of the modules;
 * ``race``: race-directed mode (``sim.lines.race``): recording runs of the scenario, then
-  points only at the racy lines, under ``RacePCT``.
+  points only at the lines of one racing pair (drawn by the seed), under ``RacePCT``.
 """
 
 from __future__ import annotations

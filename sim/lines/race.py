@@ -9,16 +9,20 @@ no happens-before between them, races. The result is a pure function of the scen
 the implementation and the modules (it is memoised per process for the shrinker, which
 replays one scenario under many seeds).
 
-``race_plan(...)`` turns that into one execution's plan: ``LinePoints`` holding just the
-racy lines, and a ``RacePCT`` strategy whose change points are spread over the racy line
-points a run passes (counted in the recordings). The trace of that execution stores the
-lines, so ``python -m sim replay`` needs no recording runs; ``python -m sim run --strategy
-race --seed N`` recomputes the same plan.
+``race_plan(...)`` turns that into one execution's plan. Each execution *targets one
+racing pair*, drawn with its seed (rarely run pairs first; see ``RaceFindings.target``): its
+``LinePoints`` hold just the pair's lines, and ``RacePCT``'s change points are spread over
+the line points of that pair a run passes (counted in the recordings). A bug that needs a
+preemption between a check and an act is then a matter of a few points, not of every racy
+line the run passes (worker loops would otherwise swamp the one line that matters). The
+trace of that execution stores the lines, so ``python -m sim replay`` needs no recording
+runs; ``python -m sim run --strategy race --seed N`` recomputes the same plan.
 """
 
 from __future__ import annotations
 
 import json
+import random
 from contextlib import suppress
 from dataclasses import dataclass
 from functools import lru_cache
@@ -35,6 +39,7 @@ __all__ = ["RECORDING_RUNS", "RaceFindings", "adapter_lines", "find_races", "rac
 
 RECORDING_RUNS = 3
 DEPTH = 2
+ATOMICITY_WEIGHT = 10  #: how much likelier a pair within one function is to be targeted
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,31 @@ class RaceFindings:
     lines: tuple[str, ...]  #: every line of a pair, in (module, number) order
     points_per_run: int  #: line events at racy lines per recording run (rounded up, mean)
     runs: int
+    events: tuple[tuple[str, int], ...] = ()  #: (racy line, its events per run, rounded up)
+    #: pairs whose two lines are in one function: check-then-act, read-modify-write
+    atomicity: tuple[tuple[str, str], ...] = ()
+
+    def target(self, seed: int) -> tuple[tuple[str, ...], int]:
+        """The lines of the pair execution *seed* targets, and their events per run.
+
+        The pair is drawn (seeded) with weight 1/events, ten times that for a pair within
+        one function: a check and its act (a subscribe's "already subscribed?" and its
+        registration) is tried far more often than a pair in a worker loop that runs
+        hundreds of times against a flag set elsewhere, whose races are many but shallow.
+        """
+        if not self.pairs:
+            return (), 0
+        per_line = dict(self.events)
+        same = set(self.atomicity)
+        weights = [
+            (ATOMICITY_WEIGHT if pair in same else 1)
+            / max(1, sum(per_line.get(x, 0) for x in set(pair)))
+            for pair in self.pairs
+        ]
+        draw = random.Random(f"race-pair-{seed}")  # not PCT's stream: its first draw is the same
+        pair = draw.choices(self.pairs, weights=weights)[0]
+        lines = tuple(dict.fromkeys(pair))
+        return lines, sum(per_line.get(line, 0) for line in lines)
 
     def describe(self) -> str:
         shown = ", ".join(f"{a}~{b}" for a, b in self.pairs[:8])
@@ -96,6 +126,12 @@ def _find_races(
         lines=lines,
         points_per_run=-(-events // runs) if runs else 0,
         runs=runs,
+        events=tuple((line, -(-recorder.events.get(line, 0) // max(runs, 1))) for line in lines),
+        atomicity=tuple(
+            pair
+            for pair in sorted(recorder.table.pairs)
+            if recorder.functions.get(pair[0]) == recorder.functions.get(pair[1])
+        ),
     )
 
 
@@ -109,4 +145,5 @@ def race_plan(
 ) -> tuple[RacePCT, LinePoints]:
     """The strategy and line points of race-directed execution *seed* of *scenario*."""
     found = find_races(scenario, impl, modules, max_steps=max_steps)
-    return RacePCT(seed, depth, found.points_per_run), LinePoints.of(modules, found.lines)
+    lines, expected = found.target(seed)
+    return RacePCT(seed, depth, expected), LinePoints.of(modules, lines)

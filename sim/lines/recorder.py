@@ -66,6 +66,7 @@ class AccessRecorder:
         self.modules = frozenset(modules)
         self.table = table if table is not None else RaceTable()
         self.events: dict[str, int] = {}  #: line events per line key, over all executions
+        self.functions: dict[str, str] = {}  #: line key -> the qualified name of its function
         self._codes: dict[CodeType, CodeAccesses] = {}
         self._own: dict[type, bool] = {}
         self._kinds: dict[type, str] = {}
@@ -96,6 +97,7 @@ class AccessRecorder:
             found = self._codes[code] = CodeAccesses(code)
         key = f"{module}:{frame.f_lineno}"
         self.events[key] = self.events.get(key, 0) + 1
+        self.functions.setdefault(key, code.co_qualname)
         todo = found.at(frame.f_lasti)
         if not todo:
             return

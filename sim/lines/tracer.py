@@ -145,7 +145,7 @@ class LineTracer:
         point = sched.point
 
         def fast(frame: FrameType, event: str, arg: Any) -> TraceFunction:
-            """``local`` for the common case: points, no recorder, no listener."""
+            """``local`` for the common case: points, no recorder."""
             if event == "line":
                 kind = kinds.get(frame.f_lineno)
                 if kind is None:
@@ -154,10 +154,12 @@ class LineTracer:
                     kind = kinds[frame.f_lineno] = f"line {module}:{frame.f_lineno}"
                 if sched.current is not None:
                     tracer.line_points += 1
+                    if on_point is not None:
+                        on_point()
                     point(kind, guard)
             return fast
 
-        if preempt and recorder is None and on_point is None:
+        if preempt and recorder is None:
             local = fast
         if wanted is None or recorder is not None:
             return lambda code: local

@@ -90,3 +90,23 @@ def test_race_directed_pct_finds_the_double_registration() -> None:
         sched.run(main)
         sync_only.append(len(registry.entries) == 2)
     assert not any(sync_only)  # the race is between two lines with no sync point between
+
+
+def test_each_execution_targets_one_pair_favouring_rare_pairs_within_one_function() -> None:
+    from sim.lines.race import RaceFindings
+
+    check_act, loop = ("m:10", "m:12"), ("m:40", "m:90")
+    found = RaceFindings(
+        modules=("m",),
+        pairs=(check_act, loop),
+        lines=("m:10", "m:12", "m:40", "m:90"),
+        points_per_run=64,
+        runs=3,
+        events=(("m:10", 2), ("m:12", 1), ("m:40", 50), ("m:90", 11)),
+        atomicity=(check_act,),
+    )
+    targets = [found.target(seed) for seed in range(200)]
+    assert {lines for lines, _ in targets} == {check_act, loop}  # both get their turn
+    assert sum(lines == check_act for lines, _ in targets) > 180  # weight 10/3 vs 1/61
+    assert dict(targets)[check_act] == 3  # the pair's own events: RacePCT's horizon
+    assert found.target(7) == found.target(7)

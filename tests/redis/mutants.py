@@ -1,0 +1,52 @@
+"""Mutants of the networked broker (spec P4, P6, P7): each must be caught by tests/redis.
+
+Selected per workload by their dotted path, as ``CHANNEL_MESSAGE_BROKER_CLASS``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from refimpl.redis_broker import RedisMessageBroker, StreamId, parse_id
+from refimpl.runtime import State
+
+
+class ResumeFromEnd(RedisMessageBroker):
+    """After a lost connection, reads on from the stream's end (``$``): skips the outage (P7)."""
+
+    def resume_position(self) -> StreamId:
+        last: Any = self.client.xrevrange(self.stream, count=1)
+        return parse_id(last[0][0]) if last else self.position
+
+
+class ForwardLocal(RedisMessageBroker):
+    """Adds ``local=True`` messages (internal notices too) to the stream (P4, L2)."""
+
+    def run(self) -> None:
+        if self.runtime._state < State.CLOSING:
+            self.poll()
+        message = self.get_message()
+        if message.seq in self._remote:
+            self._remote.discard(message.seq)
+            self.route_here(message)
+        else:
+            self.publish(message)
+
+
+class AckBeforeHandling(RedisMessageBroker):
+    """Counts a message as handled when it takes it, and adds it to the stream only on a
+    later ``run()`` while running: ``shutdown()`` returns with messages never added (P6)."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self._later: list[Any] = []
+
+    def run(self) -> None:
+        if self.runtime._state < State.CLOSING:
+            later, self._later = self._later, []
+            for message in later:
+                super().publish(message)
+        super().run()
+
+    def publish(self, message: Any) -> None:
+        self._later.append(message)

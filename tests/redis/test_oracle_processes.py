@@ -1,0 +1,83 @@
+"""sim.oracle.processes on small hand-written histories: what it reports, and what it does not."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sim.oracle.processes import ProcessHistoryError, check_processes, load_process
+
+
+def _write(path: Path, events: list[dict[str, Any]], torn: str = "") -> Path:
+    path.write_text("".join(json.dumps(e) + "\n" for e in events) + torn, encoding="utf-8")
+    return path
+
+
+def _two(tmp_path: Path, starts: list[str], *, unsub: bool = False) -> list[Any]:
+    """p0 sends m0 (entry 5-0) and m1 (6-0); p1's subscription s0 starts *starts*."""
+    p0 = [{"ev": "begin", "proc": "p0"}]
+    for i, sid in enumerate(["5-0", "6-0"]):
+        p0 += [{"ev": "send_call", "msg": f"p0/m{i}", "topic": "chat", "local": False},
+               {"ev": "send_ret", "msg": f"p0/m{i}"},
+               {"ev": "publish", "msg": f"p0/m{i}", "id": sid}]
+    p0 += [{"ev": "shutdown_call", "pos": "6-0"}, {"ev": "shutdown_ret"}]
+    p1: list[dict[str, Any]] = [
+        {"ev": "begin", "proc": "p1"},
+        {"ev": "sub_call", "sub": "p1/s0", "topic": "chat", "pos": "1-0"},
+        {"ev": "sub_ret", "sub": "p1/s0", "pos": "1-0"},
+    ]
+    if unsub:
+        p1 += [{"ev": "unsub_call", "sub": "p1/s0", "pos": "1-0"},
+               {"ev": "unsub_ret", "sub": "p1/s0", "pos": "1-0"}]
+    p1 += [{"ev": "start", "msg": m, "sub": "p1/s0"} for m in starts]
+    p1 += [{"ev": "shutdown_call", "pos": "6-0"}, {"ev": "shutdown_ret"}]
+    return [load_process(_write(tmp_path / "p0.jsonl", p0)),
+            load_process(_write(tmp_path / "p1.jsonl", p1))]
+
+
+@pytest.mark.spec("P1", "P2", "P3")
+def test_the_correct_history_passes(tmp_path: Path) -> None:
+    found, counts = check_processes(_two(tmp_path, ["p0/m0", "p0/m1"]))
+    assert found == [] and counts["must"] == 2
+
+
+@pytest.mark.parametrize(
+    ("starts", "unsub", "clause"),
+    [
+        (["p0/m1", "p0/m0"], False, "P1"),  # against the stream's order
+        (["p0/m0", "p0/m0", "p0/m1"], False, "P3"),  # twice
+        (["p0/m0"], False, "P2"),  # m1 is missing, nothing reported
+        (["p0/m0"], True, "P2"),  # received after it unsubscribed
+    ],
+)
+@pytest.mark.spec("P1", "P2", "P3")
+def test_each_broken_rule_is_reported(
+    tmp_path: Path, starts: list[str], unsub: bool, clause: str
+) -> None:
+    found, _ = check_processes(_two(tmp_path, starts, unsub=unsub))
+    assert [v.clause for v in found] == [clause], found
+
+
+@pytest.mark.spec("P2", "P7")
+def test_a_reported_reset_excuses_only_entries_before_the_loss(tmp_path: Path) -> None:
+    histories = _two(tmp_path, ["p0/m0"])
+    histories[1].events.insert(3, {"ev": "reset"})
+    found, counts = check_processes(histories, lost_before=(6, 0))
+    assert found != []  # m1's entry (6-0) is not before the loss
+    found, counts = check_processes(histories, lost_before=(7, 0))
+    assert found == [] and counts["excused"] == 1
+
+
+@pytest.mark.spec("P2")
+def test_a_malformed_line_names_file_and_line_and_a_torn_one_after_a_kill_is_read(
+    tmp_path: Path,
+) -> None:
+    good = [{"ev": "begin", "proc": "p0"}]
+    with pytest.raises(ProcessHistoryError, match=r"p0.jsonl:2"):
+        load_process(_write(tmp_path / "p0.jsonl", good, torn='{"ev": "start", "ms'))
+    assert load_process(_write(tmp_path / "p0.jsonl", good, torn='{"ev"'), killed=True).events
+    with pytest.raises(ProcessHistoryError, match="stream id"):
+        load_process(_write(tmp_path / "p0.jsonl", [{"ev": "shutdown_call", "pos": "__import__"}]))
