@@ -15,13 +15,13 @@ own, unchanged. Lona scans every subscribed topic with ``fnmatch`` for every mes
 sends fewer messages at large n (``max(20, min(M, 1e6 / n))``); msgs/s is per its own count.
 
 Also: the seconds refimpl takes to subscribe 100k channels, and to drain their subscribe
-notices (``join()``), wall and process CPU time (the targets are judged on CPU time:
-wall time here mostly measures the other processes on the machine). Targets (issue 13):
-with 10k subscriptions, 10k distinct topics reach at least 50% of one topic's msgs/s;
-100k subscribe < 2 s, notices drained < 2 s more; the per-message cost for distinct
-literal topics grows at most logarithmically (100k subscriptions cost at most 2x what 1k do; log2 gives 1.7x, linear 100x). The
-machine is shared (8 helpers on 2 cores here): absolute numbers are noisy, the ratios
-within one run are what is reported. The chart goes to ``bench/results/scaling.svg``.
+notices (``join()``), wall and process CPU time (the targets are judged on CPU time: wall
+time here mostly measures the other processes on the machine). Targets (issue 13): with 10k
+subscriptions, 10k distinct topics reach at least 50% of one topic's msgs/s; 100k subscribe
+< 2 s, notices drained < 2 s more; the per-message cost for distinct literal topics grows at
+most logarithmically (100k subscriptions cost at most 2x what 1k do; log2 gives 1.7x, linear
+100x). The machine is shared (8 helpers on 2 cores here): absolute numbers are noisy, the
+ratios within one run are what is reported. The chart goes to ``bench/results/scaling.svg``.
 """
 
 from __future__ import annotations
