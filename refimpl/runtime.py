@@ -89,6 +89,8 @@ class _Stop(Exception):
 
 STOP: Any = object()  # the sentinel put into the queues at the end of shutdown
 
+#: the longest a wait may be told to last (``threading.TIMEOUT_MAX`` on every platform)
+_WAIT_MAX = 1e9
 _PLATFORM_METHODS = ("lock", "condition", "queue", "now", "to_aware", "start_thread", "ident")
 
 
@@ -229,7 +231,16 @@ class Runtime:
         Must not be called from a handler (it would wait for itself): RuntimeError.
         """
         self._refuse_from_worker("join")
-        deadline = None if timeout is None else self._now() + timedelta(seconds=timeout)
+        deadline = None
+        if timeout is not None:
+            if not isinstance(timeout, (int, float)) or isinstance(timeout, bool):
+                raise TypeError(
+                    f"timeout must be a number of seconds or None, not {safe_repr(timeout)}"
+                )
+            if timeout != timeout:
+                raise ValueError("timeout must be a number of seconds, not nan")
+            seconds = float(max(0.0, min(timeout, _WAIT_MAX)))  # inf and 10**400 too
+            deadline = self._now() + timedelta(seconds=seconds)
         with self._lock:
             while not self._is_idle():
                 left = None if deadline is None else (deadline - self._now()).total_seconds()
@@ -457,15 +468,11 @@ class Runtime:
         with self._send_lock:
             if self._send_refused():
                 if internal:
-                    return owned_message(
-                        topic, data, deadline, local, droppable, -1, self._now
-                    )
+                    return owned_message(topic, data, deadline, local, droppable, -1, self._now)
                 raise ShutdownError(
                     f"cannot send to {topic!r}: the runtime is {self._state.name.lower()}"
                 )
-            message = owned_message(
-                topic, data, deadline, local, droppable, self._seq, self._now
-            )
+            message = owned_message(topic, data, deadline, local, droppable, self._seq, self._now)
             message._payload = payload
             message._snapshot = self._registry  # marks it as sent (a built message has None)
             self._seq += 1

@@ -117,6 +117,7 @@ def literal_prefix(topic: str) -> str:
 CACHE_ENTRIES = 4096
 CACHE_CHARS = 1 << 20
 
+
 # ``re._compiler.compile`` compiles without entering ``re``'s module-level cache (which
 # would keep 512 compiled patterns of any size alive); ``re.compile`` where it is missing.
 def _uncached_compiler() -> Callable[[str, int], Any]:

@@ -316,15 +316,22 @@ class Worker:
         """Log what ``run()`` raised and report what it had taken but not delivered (D2)."""
         rt = self.runtime
         log_safely(logger, ERROR, "%s: run() raised; the thread goes on", self, exc_info=exc)
-        message = self._message
-        if message is not None:
-            scheduled = {sub for sub, _ in self._deliveries}
-            for sub in rt._route(message.topic, message.seq):
-                if sub not in scheduled:
-                    rt._drop(message._copy_or_bare(), sub.channel, "error")
-        task = self._task
-        if task is not None and not task._handed:
-            rt._drop(task.message, task.channel, "error")
+        try:
+            message = self._message
+            if message is not None:
+                scheduled = {sub for sub, _ in self._deliveries}
+                for sub in rt._route(message.topic, message.seq):
+                    if sub not in scheduled:
+                        rt._drop(message._copy_or_bare(), sub.channel, "error")
+            task = self._task
+            if task is not None and not task._handed:
+                rt._drop(task.message, task.channel, "error")
+        except BaseException as again:  # reporting failed too: say so, keep the thread
+            if isinstance(again, rt.platform.thread_exit):
+                raise
+            log_safely(
+                logger, ERROR, "%s: could not report what it had taken", self, exc_info=again
+            )
 
     def _role_run(self) -> Callable[[], None]:
         """The standard ``run()`` of this worker's role, for a class that mistook its role."""

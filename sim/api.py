@@ -26,6 +26,7 @@ from typing import Any
 from sim.adapters.base import Adapter
 from sim.generate import GenConfig, scenario_from_seed
 from sim.history import History
+from sim.inputs import replay_command
 from sim.oracle import Verdict, Violation, check
 from sim.runs import MAX_STEPS, judge, resolve, save_trace
 from sim.scenario import Scenario
@@ -138,7 +139,7 @@ def explore(
             continue
         path = save_trace(trace, trace_dir, prefix="explore-") if trace_dir is not None else None
         command = (
-            f"python -m sim replay {path}"
+            replay_command(path, impl)
             if isinstance(impl, str) and path is not None
             else f"sim.replay({str(path)!r}, impl=<the adapter>)"
         )
@@ -173,7 +174,8 @@ def replay(trace: str | Path | Trace, *, impl: Adapter | None = None) -> Replaye
     """Run a saved trace again, exactly, and judge it.
 
     *impl* is needed when the trace was recorded with an adapter object (its name alone
-    cannot be loaded); otherwise the trace's implementation name is used.
+    cannot be loaded) or names a ``module:factory`` implementation (a trace never
+    chooses code to import); otherwise the trace's registered adapter is used.
     """
     original = trace if isinstance(trace, Trace) else load(trace)
     result = replay_trace(original, judge, adapter=impl)

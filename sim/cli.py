@@ -1,7 +1,9 @@
 """``python -m sim``: run seeds, replay traces, run campaigns, mutants and conformance.
 
 Every failure printed comes with a one-line command that reproduces it. Exit status is
-0 when everything passed, 1 on a violation, divergence or failed run, 2 on bad usage.
+0 when everything passed, 1 on a violation, divergence or failed run, 2 on bad usage:
+then one line on stderr, before anything runs (``sim.inputs`` checks values, output
+paths, scenario and trace files up front).
 """
 
 from __future__ import annotations
@@ -9,11 +11,26 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import sys
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sim.inputs import (
+    InputError,
+    OneLineParser,
+    impl_name,
+    non_negative_int,
+    output_dir,
+    output_file,
+    positive_int,
+    seed,
+    seed_range,
+    strategies,
+    tolerance,
+)
 from sim.runs import MAX_STEPS
 
 if TYPE_CHECKING:
@@ -23,17 +40,6 @@ if TYPE_CHECKING:
 __all__ = ["main"]
 
 TRACE_DIR = Path("traces")
-
-
-def _seeds(text: str) -> list[int]:
-    """``N`` or ``A..B`` (inclusive)."""
-    if ".." in text:
-        lo, hi = text.split("..", 1)
-        a, b = int(lo), int(hi)
-        if b < a:
-            raise argparse.ArgumentTypeError(f"empty seed range {text!r}")
-        return list(range(a, b + 1))
-    return [int(text)]
 
 
 def _jobs(text: str) -> int:
@@ -49,6 +55,7 @@ def _add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--impl",
         default="refimpl",
+        type=impl_name,
         help="refimpl | mutant:NAME | lona | lona-1worker | module:factory",
     )
     p.add_argument(
@@ -64,7 +71,10 @@ def _add_common(p: argparse.ArgumentParser) -> None:
         help="task workers (default: drawn per seed, 1-4)",
     )
     p.add_argument(
-        "--max-steps", type=int, default=MAX_STEPS, help="step limit (livelock) per schedule"
+        "--max-steps",
+        type=positive_int,
+        default=MAX_STEPS,
+        help="step limit (livelock) per schedule",
     )
     p.add_argument(
         "--jobs", type=_jobs, default=2, help="processes, or 'auto' for every core (default 2)"
@@ -106,21 +116,24 @@ def _lines_error(impl: str, preempt_lines: str, strategy: str = "") -> str | Non
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m sim", description=__doc__)
+    parser = OneLineParser(prog="python -m sim", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run seeds under a strategy and check every schedule")
     group = run.add_mutually_exclusive_group()
-    group.add_argument("--seed", type=int)
-    group.add_argument("--seeds", type=_seeds)
+    group.add_argument("--seed", type=seed)
+    group.add_argument("--seeds", type=seed_range, help="N or A..B (inclusive), seeds >= 0")
     run.add_argument(
         "--strategy", default="random", choices=("random", "pct", "race", "exhaustive")
     )
     run.add_argument(
-        "--preemption-bound", type=int, default=2, help="exhaustive: preemptions per schedule"
+        "--preemption-bound",
+        type=non_negative_int,
+        default=2,
+        help="exhaustive: preemptions per schedule",
     )
     run.add_argument(
-        "--budget", type=int, default=2000, help="exhaustive: schedules per seed at most"
+        "--budget", type=positive_int, default=2000, help="exhaustive: schedules per seed at most"
     )
     run.add_argument("--trace-out", help="write this (single-seed) run's trace here, pass or fail")
     run.add_argument("--scenario", help="play this scenario file (JSON) instead of generated ones")
@@ -144,13 +157,13 @@ def _parser() -> argparse.ArgumentParser:
     camp = sub.add_parser(
         "campaign", help="the main job: many seeds, random and PCT, all configurations"
     )
-    camp.add_argument("--seeds", type=_seeds, default=_seeds("0..39999"))
+    camp.add_argument("--seeds", type=seed_range, default=seed_range("0..39999"))
     camp.add_argument(
         "--fresh",
         action="store_true",
         help="shift the seed range by a random offset (printed), to explore new seeds each run",
     )
-    camp.add_argument("--strategies", default="random,pct")
+    camp.add_argument("--strategies", type=strategies, default=strategies("random,pct"))
     camp.add_argument(
         "--shard",
         metavar="I/N",
@@ -167,7 +180,13 @@ def _parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("replay", help="re-execute a trace, print its timeline, check it")
     rep.add_argument("file")
     rep.add_argument("--steps", action="store_true", help="one row per scheduling step")
-    rep.add_argument("--width", type=int, default=18)
+    rep.add_argument("--width", type=positive_int, default=18)
+    rep.add_argument(
+        "--impl",
+        type=impl_name,
+        help="run the trace against this implementation; needed when the trace names one "
+        "that is not a registered adapter (a trace never chooses code to import)",
+    )
     rep.add_argument("--html", metavar="OUT.html", help="also write the run as an HTML page")
 
     chk = sub.add_parser(
@@ -178,24 +197,24 @@ def _parser() -> argparse.ArgumentParser:
     chk.add_argument("--html", metavar="OUT.html", help="also write the history as an HTML page")
     chk.add_argument(
         "--tolerance",
-        type=float,
+        type=tolerance,
         help="clock tolerance in seconds for the expiry rules (default: the file header's)",
     )
 
     mut = sub.add_parser("mutants", help="run the suite's checks against every mutant: a table")
     mut.add_argument(
-        "--budget", type=int, default=1000, help="seeds per strategy at most, per mutant"
+        "--budget", type=positive_int, default=1000, help="seeds per strategy at most, per mutant"
     )
     mut.add_argument("--json", help="also write the table as JSON here")
 
     conf = sub.add_parser(
         "conform", help="clause-by-clause conformance report for an implementation"
     )
-    conf.add_argument("--impl", required=True)
+    conf.add_argument("--impl", required=True, type=impl_name)
     conf.add_argument("--report", help="write the JSON report here")
     conf.add_argument(
         "--budget",
-        type=int,
+        type=positive_int,
         default=None,
         help="simulated schedules per strategy (default: sim.conform.DEFAULT_BUDGET)",
     )
@@ -215,9 +234,58 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    quirk = next((t for t in given if re.fullmatch(r"--[\w-]+=--", t)), None)
+    if quirk is not None:  # argparse would take [] for it, unchecked, and run
+        print(f"python -m sim: error: {quirk}: '--' is not a value", file=sys.stderr)
+        return 2
+    args = _parser().parse_args(_negative_values(given))
     logging.getLogger("refimpl").setLevel(logging.CRITICAL)
     logging.getLogger("lona").setLevel(logging.CRITICAL)
+    try:
+        _check_outputs(args)
+        return _dispatch(args)
+    except InputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _negative_values(argv: Sequence[str]) -> list[str]:
+    """``--seeds -3..-1`` as ``--seeds=-3..-1``: argparse would read the value as an option,
+    and report "expected one argument" instead of why a negative seed is refused."""
+    out: list[str] = []
+    for token in argv:
+        if out and out[-1] in ("--seed", "--seeds") and re.fullmatch(r"-\d[\d.\-]*", token):
+            out[-1] = f"{out[-1]}={token}"
+        else:
+            out.append(token)
+    return out
+
+
+#: (argument, what, kind): outputs checked before any run, so no result is lost at the end
+_OUTPUTS = (
+    ("trace_out", "--trace-out", "file"),
+    ("record", "--record", "file"),
+    ("report", "--report", "file"),
+    ("json", "--json", "file"),
+    ("html", "--html", "file"),
+    ("trace_dir", "--trace-dir", "dir"),
+)
+
+
+def _check_outputs(args: argparse.Namespace) -> None:
+    for name, what, kind in _OUTPUTS:
+        path = getattr(args, name, None)
+        if path:
+            (output_file if kind == "file" else output_dir)(path, what)
+    scenario = getattr(args, "scenario", None)
+    if scenario:
+        from sim.inputs import scenario_file
+
+        scenario_file(scenario)
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
         return _cmd_run(args)
     if args.command == "campaign":
@@ -239,9 +307,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if error is not None:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    if args.budget is not None and args.budget < 1:
-        print("error: --budget must be at least 1", file=sys.stderr)
-        return 2
     return conform_main(
         args.impl,
         args.report,
@@ -254,35 +319,45 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from sim.explore import RunSpec, campaign, explore_exhaustive, progress_printer, run_one
+    from sim.explore import (
+        RunSpec,
+        SeedSpecs,
+        campaign,
+        explore_exhaustive,
+        progress_printer,
+        run_one,
+    )
 
-    seeds: list[int] = [args.seed] if args.seed is not None else (args.seeds or [0])
+    seeds = range(args.seed, args.seed + 1) if args.seed is not None else (args.seeds or range(1))
     trace_dir = Path(args.trace_dir)
-    specs = [
-        RunSpec(
-            s,
-            args.impl,
-            args.strategy,
-            args.brokers,
-            args.workers,
-            args.max_steps,
-            args.size or "s",
-            args.scenario or "",
-            args.preempt_lines,
-        )
-        for s in seeds
-    ]
+    specs = SeedSpecs(
+        seeds,
+        partial(
+            RunSpec,
+            impl=args.impl,
+            strategy=args.strategy,
+            brokers=args.brokers,
+            workers=args.workers,
+            max_steps=args.max_steps,
+            size=args.size or "s",
+            scenario_file=args.scenario or "",
+            preempt_lines=args.preempt_lines,
+        ),
+    )
     if not args.real:
         error = _lines_error(args.impl, args.preempt_lines, args.strategy)
         if error is not None:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
+            raise InputError(error)
     elif args.preempt_lines and args.preempt_lines != "none":
-        print("error: --preempt-lines applies to simulated runs, not --real", file=sys.stderr)
-        return 2
+        raise InputError("--preempt-lines applies to simulated runs, not --real")
     if args.record and not (args.real and len(specs) == 1):
-        print("error: --record needs --real and one run (one seed)", file=sys.stderr)
-        return 2
+        raise InputError("--record needs --real and one run (one seed)")
+    simulated_once = not (args.real or args.determinism or args.strategy == "exhaustive")
+    if args.trace_out and not (simulated_once and len(specs) == 1):
+        raise InputError(
+            "--trace-out needs one seed, simulated with --strategy random or pct "
+            "(not --real, --determinism or exhaustive)"
+        )
     if args.real:
         return _real(specs, args.record)
     if args.determinism:
@@ -331,7 +406,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 1 if summary.failures else 0
 
 
-def _real(specs: list[RunSpec], record: str | None = None) -> int:
+def _real(specs: Sequence[RunSpec], record: str | None = None) -> int:
     """Each spec's scenario on real threads, judged by the oracle (with its clock tolerance)."""
     from sim import jsonl
     from sim.runs import REAL_TOLERANCE, run_real
@@ -360,7 +435,7 @@ def _real(specs: list[RunSpec], record: str | None = None) -> int:
     return 1 if bad else 0
 
 
-def _determinism(specs: list[RunSpec]) -> int:
+def _determinism(specs: Sequence[RunSpec]) -> int:
     """Run each spec twice; any difference between the two traces is a harness bug."""
     from sim.runs import judge
     from sim.trace import determinism_check
@@ -396,13 +471,12 @@ def _cmd_campaign(args: argparse.Namespace) -> int:
     from sim.shard import parse_shard, report, shard
 
     try:
-        i, n = parse_shard(args.shard) if args.shard else (1, 1)
+        i, n = parse_shard(args.shard) if args.shard is not None else (1, 1)
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    strategies = [s for s in args.strategies.split(",") if s]
+        raise InputError(str(exc)) from None
+    chosen = args.strategies
     sizes = [args.size] if args.size else ["s", "l"]
-    error = _lines_error(args.impl, args.preempt_lines, "race" if "race" in strategies else "")
+    error = _lines_error(args.impl, args.preempt_lines, "race" if "race" in chosen else "")
     if error is not None:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -410,12 +484,12 @@ def _cmd_campaign(args: argparse.Namespace) -> int:
         import secrets
 
         offset = secrets.randbelow(10**9) * 100_000  # the only randomness: which seeds, printed
-        args.seeds = [s + offset for s in args.seeds]
+        args.seeds = range(args.seeds.start + offset, args.seeds.stop + offset)
         print(f"fresh seeds {args.seeds[0]}..{args.seeds[-1]}", flush=True)
-    specs = campaign_specs(
+    specs: Sequence[RunSpec] = campaign_specs(
         args.seeds,
         args.impl,
-        strategies,
+        chosen,
         sizes,
         args.brokers,
         args.workers,
@@ -431,7 +505,7 @@ def _cmd_campaign(args: argparse.Namespace) -> int:
         identity = {
             "seeds": [args.seeds[0], args.seeds[-1], len(args.seeds)],
             "impl": args.impl,
-            "strategies": strategies,
+            "strategies": chosen,
             "sizes": sizes,
             "brokers": args.brokers,
             "workers": args.workers,
@@ -509,16 +583,17 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_replay(args: argparse.Namespace) -> int:
+    from sim.inputs import adapter_for_trace, replay_command
     from sim.runs import judge
     from sim.trace import TraceFormatError, load, replay, timeline
 
     try:
         trace = load(args.file)
     except (OSError, TraceFormatError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        raise InputError(str(exc)) from None
+    adapter = adapter_for_trace(trace.impl, args.impl)  # before anything is printed
     print(timeline(trace, steps=args.steps, width=args.width).rstrip("\n"))
-    result = replay(trace, judge)
+    result = replay(trace, judge, adapter=adapter)
     if not result.ok:
         print("DIVERGED: the replay is not the recorded execution")
         for line in result.divergences[:10]:
@@ -534,7 +609,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
             outcome.get("violations", []),
             title=f"{trace.impl}: {args.file}",
             status=outcome["status"],
-            command=f"python -m sim replay {args.file}",
+            command=replay_command(args.file, trace.impl),
         )
         if not _write(args.html, page):
             return 2

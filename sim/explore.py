@@ -13,14 +13,13 @@ so its summary does not depend on which process finished first.
 from __future__ import annotations
 
 import hashlib
-import json
 import multiprocessing
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from sim.generate import GenConfig, scenario_from_seed
 from sim.lines.config import LinePoints
@@ -36,6 +35,7 @@ __all__ = [
     "CampaignSummary",
     "RunResult",
     "RunSpec",
+    "SeedSpecs",
     "campaign",
     "explore_exhaustive",
     "run_one",
@@ -62,7 +62,9 @@ class RunSpec:
 
     def scenario(self) -> Scenario:
         if self.scenario_file:
-            loaded = Scenario.from_json(json.loads(Path(self.scenario_file).read_text("utf-8")))
+            from sim.inputs import scenario_file
+
+            loaded = scenario_file(self.scenario_file)  # every field checked (InputError)
             if self.brokers is not None or self.workers is not None:
                 loaded = loaded.with_config(
                     self.brokers or loaded.brokers, self.workers or loaded.workers
@@ -128,7 +130,9 @@ class RunResult:
 
     def replay_command(self) -> str:
         if self.trace_path:
-            return f"python -m sim replay {self.trace_path}"
+            from sim.inputs import replay_command
+
+            return replay_command(self.trace_path, self.spec.impl)
         return self.spec.command()
 
 
@@ -280,7 +284,8 @@ def campaign(
     """Run every spec (on *jobs* processes); results in spec order."""
     started = time.perf_counter()
     summary = CampaignSummary()
-    packed = [(s, str(trace_dir) if trace_dir else None) for s in specs]
+    # a generator, so that a long seed range is never materialised (SeedSpecs)
+    packed = ((s, str(trace_dir) if trace_dir else None) for s in specs)
     results: Iterable[RunResult]
     if jobs > 1 and len(specs) > 1:
         pool = multiprocessing.get_context("fork").Pool(jobs)
@@ -310,10 +315,11 @@ def campaign_specs(
     workers: int | None = None,
     max_steps: int = MAX_STEPS,
     preempt_lines: str = "",
-) -> list[RunSpec]:
+) -> SeedSpecs:
     """The runs of a campaign, in its fixed order: strategies and sizes alternate by seed."""
-    return [
-        RunSpec(
+
+    def spec(seed: int) -> RunSpec:
+        return RunSpec(
             seed,
             impl,
             strategies[seed % len(strategies)],
@@ -323,8 +329,37 @@ def campaign_specs(
             sizes[(seed // len(strategies)) % len(sizes)],
             preempt_lines=preempt_lines,
         )
-        for seed in seeds
-    ]
+
+    return SeedSpecs(seeds, spec)
+
+
+class SeedSpecs(Sequence[RunSpec]):
+    """The ``RunSpec`` of each seed of *seeds*, made only when asked for.
+
+    ``--seeds 0..1000000000`` is a ``range``; so is every slice of this view (a shard):
+    a run over a billion seeds starts at once and holds one spec per run in flight.
+    """
+
+    def __init__(self, seeds: Sequence[int], make: Callable[[int], RunSpec]) -> None:
+        self.seeds = seeds
+        self.make = make
+
+    def __len__(self) -> int:
+        return len(self.seeds)
+
+    @overload
+    def __getitem__(self, index: int) -> RunSpec: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> SeedSpecs: ...
+
+    def __getitem__(self, index: int | slice) -> RunSpec | SeedSpecs:
+        if isinstance(index, slice):
+            return SeedSpecs(self.seeds[index], self.make)
+        return self.make(self.seeds[index])
+
+    def __iter__(self) -> Iterator[RunSpec]:
+        return map(self.make, self.seeds)
 
 
 def jobs_count(text: str) -> int:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sim import jsonl
+from sim.inputs import replay_command
 from sim.runs import MAX_STEPS, REAL_TOLERANCE, judge, run_real, save_trace
 from sim.scenario import Scenario
 from sim.scheduler import SchedulingStrategy
@@ -53,7 +54,7 @@ def check_sim(
         lines += [f"  [{v['clause']}] {v['text']}" for v in outcome.get("violations", [])]
         if trace.error:
             lines.append(f"  {trace.error}")
-        lines.append(f"replay: python -m sim replay {path}")
+        lines.append(f"replay: {replay_command(path, impl)}")
         raise PropertyFailure("\n".join(lines))
     return trace
 

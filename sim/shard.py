@@ -45,9 +45,12 @@ def parse_shard(text: str) -> tuple[int, int]:
     return i, n
 
 
-def shard(items: Sequence[T], i: int, n: int) -> list[T]:
-    """Shard *i* of *n* (1-based) of *items*: every n-th item, starting at position i - 1."""
-    return [items[k] for k in range(i - 1, len(items), n)]
+def shard(items: Sequence[T], i: int, n: int) -> Sequence[T]:
+    """Shard *i* of *n* (1-based) of *items*: every n-th item, starting at position i - 1.
+
+    A slice, so a lazy sequence (``sim.explore.SeedSpecs``) stays lazy.
+    """
+    return items[i - 1 :: n]
 
 
 # reports ----------------------------------------------------------------------------------

@@ -21,8 +21,14 @@ newline), so the same run gives the same bytes on every machine and in every pro
   by step and event by event; ``ReplayResult.first`` is the first divergence, e.g.
   ``step 118: trace has thread 4 'get queue2', replay has thread 3 'acquire lock1'``.
 * ``determinism_check(...)`` records the same run twice and compares the two.
-* ``load(path)`` refuses other format versions; ``timeline(trace)`` draws one lane per
-  virtual thread (``python -m sim replay FILE [--steps]`` shows it, in ``sim.cli``).
+* ``load(path)`` refuses other format versions and anything that is not a well-formed
+  trace (every field's type is checked, the scenario as ``sim.inputs`` checks scenario
+  files), so a hand-edited or hostile file fails with one ``TraceFormatError`` line;
+  ``timeline(trace)`` draws one lane per virtual thread (``python -m sim replay FILE
+  [--steps]`` shows it, in ``sim.cli``).
+* A trace *names* its implementation; ``replay`` resolves that name only among the
+  registered adapters (``sim.inputs.adapter_for_trace``): a file never chooses code to
+  import. Replaying a ``module:factory`` trace takes an explicit ``adapter=``.
 """
 
 from __future__ import annotations
@@ -141,12 +147,13 @@ class Trace:
             raise TraceFormatError(f"{source}: not a chanspec trace (no 'format' field)")
         if data["format"] != FORMAT:
             raise TraceFormatError(
-                f"{source}: trace format {data['format']!r} is not supported; this version of "
-                f"chanspec reads {FORMAT!r} only (record the run again)"
+                f"{source}: trace format {_short(data['format'])} is not supported; this "
+                f"version of chanspec reads {FORMAT!r} only (record the run again)"
             )
         missing = [name for name in _FIELDS if name not in data]
         if missing:
             raise TraceFormatError(f"{source}: {FORMAT} trace lacks {', '.join(missing)}")
+        _check_fields(data, source)
         return cls(
             impl=data["impl"],
             scenario=data["scenario"],
@@ -202,12 +209,149 @@ def line_points(trace: Trace) -> LinePoints | None:
 
 
 def load(path: str | Path) -> Trace:
-    """Read a trace file; TraceFormatError if it is not a ``chanspec-trace/1`` trace."""
+    """Read a trace file; TraceFormatError (one line) if it is not a well-formed trace."""
+    from sim.inputs import InputError, read_json
+
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise TraceFormatError(f"{path}: not a chanspec trace (invalid JSON: {exc})") from exc
+        data = read_json(path, "trace")
+    except InputError as exc:
+        raise TraceFormatError(f"not a chanspec trace: {exc}") from None
     return Trace.from_json(data, str(path))
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_int(value: object, low: int = 0) -> bool:
+    return type(value) is int and value >= low
+
+
+def _is_num(value: object) -> bool:
+    return type(value) in (int, float) and value == value and abs(value) != float("inf")  # type: ignore[arg-type]
+
+
+def _pairs(value: object, second: Callable[[object], bool]) -> bool:
+    return isinstance(value, list) and all(
+        isinstance(p, list) and len(p) == 2 and _is_int(p[0]) and second(p[1]) for p in value
+    )
+
+
+def _check_fields(data: dict[str, Any], source: str) -> None:
+    """Every field has the type the replay and the timeline use (TraceFormatError if not)."""
+    from sim.inputs import InputError, scenario_from_json
+
+    def fail(text: str) -> TraceFormatError:
+        return TraceFormatError(f"{source}: {text}")
+
+    checks: list[tuple[str, bool, str]] = [
+        ("impl", isinstance(data["impl"], str) and bool(data["impl"]), "a non-empty string"),
+        ("strategy", isinstance(data["strategy"], dict), "an object"),
+        ("seed", data["seed"] is None or _is_int(data["seed"]), "an integer >= 0 or null"),
+        ("max_steps", _is_int(data["max_steps"], 1), "an integer >= 1"),
+        (
+            "decisions",
+            isinstance(data["decisions"], list) and all(_is_int(d) for d in data["decisions"]),
+            "a list of thread ids",
+        ),
+        (
+            "threads",
+            isinstance(data["threads"], list) and all(isinstance(t, str) for t in data["threads"]),
+            "a list of names",
+        ),
+        ("log", _pairs(data["log"], lambda k: isinstance(k, str)), "a list of [thread, kind]"),
+        ("clock", _pairs(data["clock"], _is_num), "a list of [step, time]"),
+        ("steps", _is_int(data["steps"]), "an integer >= 0"),
+        ("preemptions", _is_int(data["preemptions"]), "an integer >= 0"),
+        ("time", _is_num(data["time"]), "a finite number"),
+        ("history", isinstance(data["history"], dict), "an object"),
+        ("error", isinstance(data["error"], str), "a string"),
+        ("outcome", isinstance(data["outcome"], dict), "an object"),
+        ("partial", type(data["partial"]) is bool, "true or false"),
+    ]
+    for name, ok, wanted in checks:
+        if not ok:
+            raise fail(f"'{name}' must be {wanted}, not {_short(data[name])}")
+    strategy = data["strategy"]
+    if not isinstance(strategy.get("name"), str) or not isinstance(
+        strategy.get("params", {}), dict
+    ):
+        raise fail("'strategy' must have a string 'name' and an object 'params'")
+    outcome = data["outcome"]
+    if outcome.get("status") not in STATUSES:
+        raise fail(f"outcome status {_short(outcome.get('status'))} is not one of {STATUSES}")
+    violations = outcome.get("violations", [])
+    if not isinstance(violations, list) or not all(
+        isinstance(v, dict)
+        and isinstance(v.get("clause"), str)
+        and isinstance(v.get("text"), str)
+        and isinstance(v.get("witness", []), list)
+        for v in violations
+    ):
+        raise fail("outcome violations must be objects with a 'clause', a 'text' and a 'witness'")
+    if data["partial"] and (data["log"] or data["threads"] or data["history"].get("events")):
+        # a partial trace is one whose run failed before anything could be captured
+        raise fail("a partial trace cannot have a step log, threads or history events")
+    if len(data["log"]) != data["steps"]:
+        raise fail(f"'steps' is {data['steps']} but the log has {len(data['log'])} steps")
+    try:
+        scenario_from_json(data["scenario"], "its scenario")
+    except InputError as exc:
+        raise fail(str(exc)) from None
+    _check_history(data["history"], fail)
+
+
+def _check_history(history: dict[str, Any], fail: Callable[[str], TraceFormatError]) -> None:
+    events, messages, topics = history.get("events"), history.get("messages"), history.get("topics")
+    if (
+        not isinstance(events, list)
+        or not isinstance(messages, dict)
+        or not isinstance(topics, dict)
+    ):
+        raise fail("'history' must have a list 'events' and objects 'messages' and 'topics'")
+    types: tuple[Callable[[object], bool], ...] = (
+        _is_int,
+        _is_num,
+        _is_int,
+        _is_str,
+        _is_int_any,
+        _is_int_any,
+        _is_str,
+    )
+    for n, event in enumerate(events):
+        if not (
+            isinstance(event, list)
+            and len(event) == 7
+            and all(t(v) for t, v in zip(types, event, strict=True))
+        ):
+            raise fail(f"history event {n} is not [index, time, thread, kind, msg, sub, info]")
+    for key, info in messages.items():
+        if not (
+            key.lstrip("-").isdigit()
+            and isinstance(info, list)
+            and len(info) == 5
+            and isinstance(info[0], str)
+        ):
+            raise fail(
+                f"history message {_short(key)} is not [topic, expiry, droppable, local, sender]"
+            )
+    for key, topic in topics.items():
+        if not (key.lstrip("-").isdigit() and isinstance(topic, str)):
+            raise fail(f"history topic {_short(key)} is not a string")
+    objects = history.get("objects", {})
+    if not isinstance(objects, dict) or not all(
+        k.lstrip("-").isdigit() and _is_int(v, -(2**63)) for k, v in objects.items()
+    ):
+        raise fail("history 'objects' must map ids to integers")
+
+
+def _is_str(value: object) -> bool:
+    return isinstance(value, str)
+
+
+def _is_int_any(value: object) -> bool:
+    return type(value) is int  # msg and sub are -1 when absent
 
 
 # recording -------------------------------------------------------------------------------------
@@ -364,6 +508,11 @@ def compare(a: Trace, b: Trace, names: tuple[str, str] = ("trace", "replay")) ->
     """Every way *b*'s execution differs from *a*'s, the most telling (earliest step) first."""
     na, nb = names
     found: list[str] = []
+    if a.partial != b.partial:  # a forged "partial" would hide the log and history
+        found.append(
+            f"capture: {na} {'is partial' if a.partial else 'is whole'}, "
+            f"{nb} {'is partial' if b.partial else 'is whole'}"
+        )
     if not (a.partial or b.partial):
         index = _first_difference(list(a.log), list(b.log))
         if index is not None:
@@ -428,13 +577,20 @@ def replay(
         trace.seed,
         trace.max_steps,
         outcome_fn,
-        adapter=adapter,
+        adapter=adapter if adapter is not None else _adapter(trace),
         description=trace.strategy,
         lines=line_points(trace),
     )
     if outcome_fn is None and again.error == trace.error:
         again.outcome = dict(trace.outcome)
     return ReplayResult(trace, again, compare(trace, again))
+
+
+def _adapter(trace: Trace) -> Adapter:
+    from sim.inputs import adapter_for_trace
+
+    adapter: Adapter = adapter_for_trace(trace.impl)
+    return adapter
 
 
 def determinism_check(

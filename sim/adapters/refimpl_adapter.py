@@ -1,27 +1,124 @@
-"""The reference implementation behind the adapter protocol."""
+"""The reference implementation behind the adapter protocol.
+
+The session hands refimpl its topics and expiries as subclasses (of ``str`` and
+``datetime``) whose own methods report that they ran: refimpl must use such values as
+plain ones (spec T1, E1; issue 11, items 1-2), so none of those methods may ever run,
+and what it stores must be plain. The methods still behave (they call the base type's),
+so the run goes on as it would; when the session settles or shuts down it raises
+``NotPlain`` if anything was reported. So every simulated run, and every mutant hunt,
+checks that normalisation.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from refimpl import Channel, Message, Runtime
 from refimpl._seam import Platform
 from sim.adapters.base import Handler, Report
 
-__all__ = ["RefimplAdapter", "RefimplSession"]
+__all__ = ["NotPlain", "RefimplAdapter", "RefimplSession"]
+
+
+class NotPlain(AssertionError):
+    """refimpl kept a caller's ``str``/``datetime`` subclass, or ran one of its methods."""
+
+
+def _spy(base: type, names: tuple[str, ...], seen: list[str]) -> type:
+    """A subclass of *base* whose methods *names* note in *seen* that they ran."""
+
+    def spied(name: str) -> Any:
+        real = getattr(base, name)
+
+        def method(self: object, *args: object, **kwargs: object) -> Any:
+            seen.append(f"refimpl ran {base.__name__} subclass method {name} (T1/E1: plain)")
+            return real(self, *args, **kwargs)
+
+        return method
+
+    return type(f"Caller{base.__name__.title()}", (base,), {n: spied(n) for n in names})
+
+
+_STR_METHODS = (
+    "__eq__",
+    "__ne__",
+    "__lt__",
+    "__le__",
+    "__gt__",
+    "__ge__",
+    "__hash__",
+    "__getitem__",
+    "__len__",
+    "__iter__",
+    "__contains__",
+    "__add__",
+    "__mod__",
+    "__format__",
+    "__str__",
+    "startswith",
+    "endswith",
+    "split",
+    "encode",
+    "replace",
+    "partition",
+)
+_DATETIME_METHODS = (
+    "__eq__",
+    "__ne__",
+    "__lt__",
+    "__le__",
+    "__gt__",
+    "__ge__",
+    "__hash__",
+    "__add__",
+    "__radd__",
+    "__sub__",
+    "__rsub__",
+    "utcoffset",
+    "astimezone",
+    "replace",
+    "timestamp",
+    "isoformat",
+    "__format__",
+    "__str__",
+)
+
+
+def _as(cls: type, moment: datetime) -> datetime:
+    made: datetime = cls(
+        moment.year,
+        moment.month,
+        moment.day,
+        moment.hour,
+        moment.minute,
+        moment.second,
+        moment.microsecond,
+        tzinfo=moment.tzinfo,
+    )
+    return made
 
 
 class RefimplSession:
     def __init__(self, runtime: Runtime, report: Report) -> None:
         self.runtime = runtime
         self._report = report
+        self._not_plain: list[str] = []  # raised at settle() or shutdown()
+        self._str = _spy(str, _STR_METHODS, self._not_plain)
+        self._datetime = _spy(datetime, _DATETIME_METHODS, self._not_plain)
+
+    def _check_plain(self) -> None:
+        if self._not_plain:
+            raise NotPlain(self._not_plain[0])
 
     def start(self) -> None:
         self.runtime.start()
 
     def channel(self, topic: str) -> Channel:
-        return Channel(topic, runtime=self.runtime)
+        channel = Channel(self._str(topic), runtime=self.runtime)
+        if type(channel.topic) is not str:
+            self._not_plain.append(f"Channel.topic is a {type(channel.topic).__name__} (T1)")
+        return channel
 
     def subscribe(self, channel: Channel, handler: Handler) -> None:
         channel.subscribe(lambda message: handler(message.topic, message.data))
@@ -37,13 +134,20 @@ class RefimplSession:
         local: bool,
         droppable: bool,
     ) -> str:
-        return str(channel.send(data, expiry=expiry, local=local, droppable=droppable).seq)
+        # the same clock read refimpl would make for a timedelta, so schedules do not change
+        deadline = None if expiry is None else _as(self._datetime, self.runtime._now() + expiry)
+        sent = channel.send(data, expiry=deadline, local=local, droppable=droppable)
+        if sent.expiry is not None and type(sent.expiry) is not datetime:
+            self._not_plain.append(f"Message.expiry is a {type(sent.expiry).__name__} (E1)")
+        return str(sent.seq)
 
     def settle(self) -> None:
         self.runtime.join()
+        self._check_plain()
 
     def shutdown(self) -> None:
         self.runtime.shutdown()
+        self._check_plain()
 
 
 class RefimplAdapter:

@@ -51,6 +51,7 @@ from sim.conform.runner import Run, declines_simulation, real, simulate
 from sim.conform.shrink import fewest, readable, shrink
 from sim.generate import GenConfig, scenario_from_seed
 from sim.history import History
+from sim.inputs import replay_command
 from sim.lines.plan import modules_for
 from sim.oracle import CLAUSES, check
 from sim.runs import save_trace
@@ -393,7 +394,7 @@ class _Conformance:
         differs = ""
         if run.trace is not None:
             path = save_trace(run.trace, self.trace_dir, f"{stem}.json")
-            replay = f"python -m sim replay {path}"
+            replay = replay_command(path, self.impl)
             name = run.strategy if run.strategy in ("random", "pct") else "random"
             reference = simulate("refimpl", run.scenario, name, run.seed)
             if reference.trace is not None:

@@ -32,6 +32,7 @@ from sim.mutants.expiry import (
 from sim.mutants.handlers import RequeueAtTailAfterRaiseRuntime, WorkerDiesOnErrorRuntime
 from sim.mutants.index import SweepDropsPrefixRuntime, WindowOffByOneRuntime
 from sim.mutants.ordering import SharedTaskQueueRuntime, UnorderedCommitRuntime
+from sim.mutants.plain import RawExpiryRuntime, RawTopicRuntime
 from sim.mutants.routing import (
     AsymmetricMatchRuntime,
     BrokerTimeRoutingRuntime,
@@ -267,6 +268,22 @@ _ALL = (
         "shutdown() puts the stop sentinels first and returns without draining or joining",
         ShutdownWithoutDrainRuntime,
         _witness((_A,), (Send(0), Send(0), Shutdown(), Advance(1.0))),
+        1,
+    ),
+    Mutant(
+        "raw_expiry",
+        ("E1", "V2", "D2"),
+        "an expiry already in UTC is stored as given: a datetime subclass reaches the workers",
+        RawExpiryRuntime,
+        _witness((_A,), (Send(0, expiry=5.0),)),
+        1,
+    ),
+    Mutant(
+        "raw_topic",
+        ("T1", "V2", "D2"),
+        "a valid topic is stored as given: a str subclass's methods run in the broker",
+        RawTopicRuntime,
+        _witness((_A,), (Send(0),)),
         1,
     ),
     Mutant(

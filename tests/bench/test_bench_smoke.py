@@ -189,6 +189,8 @@ def test_long_topics_tiny() -> None:
     m = long_topics.measure(count=20, length=300)
     figures = check_measurement(m, "long_topics")
     assert figures["long_topics.peak_growth_mib"].met is not None
+
+
 @pytest.mark.settrace
 def test_lines_tiny() -> None:
     m = lines.measure(executions=3, peer_executions=2, budget=20)

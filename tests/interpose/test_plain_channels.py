@@ -63,7 +63,8 @@ def test_the_broken_variant_is_caught_and_its_counterexample_replays(tmp_path: P
     assert set(report.violated) & {"O2", "O3"}, report.table()
     assert set(report.violated) <= {"O2", "O3"}  # nothing else is wrong with it
     found = next(c.counterexample for c in report.clauses if c.counterexample is not None)
-    assert replay(load(found.trace_path)).ok
+    assert found.replay.endswith(f"--impl {BROKEN}")  # a file never chooses code to import
+    assert replay(load(found.trace_path), adapter=load_adapter(BROKEN)).ok
 
 
 def test_real_threads_deliver_everything_and_settle_waits() -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from sim.adapters.base import Adapter
-from sim.adapters.refimpl_adapter import RefimplAdapter
+from sim.adapters.refimpl_adapter import NotPlain, RefimplAdapter
 from sim.driver import play_sim
 from sim.history import Event, History
 from sim.mutants import MUTANTS, Mutant
@@ -46,8 +46,8 @@ class Run:
 def play(adapter: Adapter, scenario: Scenario, seed: int) -> Run:
     try:
         history, sched = play_sim(scenario, adapter, RandomWalk(seed), MAX_STEPS)
-    except ExecutionAborted as exc:
-        return Run(exc.history, exc.scheduler, type(exc).__name__)
+    except (ExecutionAborted, NotPlain) as exc:
+        return Run(exc.history, exc.scheduler, f"{type(exc).__name__}: {exc}")  # type: ignore[union-attr]
     return Run(history, sched, "")
 
 
@@ -274,6 +274,11 @@ def accepted_while_draining(run: Run) -> str | None:
     return None
 
 
+def kept_caller_value(run: Run) -> str | None:
+    """T1/E1: the adapter saw a caller's str/datetime subclass kept or used (``NotPlain``)."""
+    return run.aborted if run.aborted.startswith("NotPlain") else None
+
+
 def both(*checks: Check) -> Check:
     def check(run: Run) -> str | None:
         found = [c(run) for c in checks]
@@ -298,6 +303,8 @@ CHECKS: dict[str, Check] = {
     "expiry_unchecked_at_run": started_expired,
     "handler_send_rejected_in_shutdown": handler_send_rejected,
     "no_send_copy": bad_payload("sender-change-seen"),
+    "raw_expiry": kept_caller_value,
+    "raw_topic": kept_caller_value,
     "route_at_broker_time": delivered_outside_window,
     "send_after_shutdown_accepted": accepted_after_shutdown,
     "shared_subscriber_copy": bad_payload("other-holder-change-seen"),

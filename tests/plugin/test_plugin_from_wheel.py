@@ -87,7 +87,7 @@ def test_another_project_runs_the_suite_through_the_plugin(tmp_path: Path) -> No
     bad = _run([*pytest_cmd, "--chanspec-impl", "mypkg.adapter:broken", "-x"], project, env)
     assert bad.returncode == 1, bad.stdout[-3000:]
     assert "[C3]" in bad.stdout
-    replay = re.search(r"replay: (python -m sim replay [^\s{}]+\.json)", bad.stdout)
+    replay = re.search(r"replay: (python -m sim replay [^\s{}]+\.json(?: --impl \S+)?)", bad.stdout)
     assert replay, bad.stdout[-3000:]
     again = _run(replay.group(1).split(), project, env)
     assert again.returncode == 1 and "replayed exactly" in again.stdout, again.stdout[-2000:]

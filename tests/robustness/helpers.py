@@ -10,8 +10,12 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from refimpl import Channel, Message, Runtime
@@ -100,3 +104,45 @@ def bounded_shutdown(runtime: Runtime, bound: float = BOUND) -> BaseException | 
 def workers_alive(runtime: Runtime) -> bool:
     """Every thread of a running runtime's pool is still alive."""
     return bool(runtime.pool.threads) and all(t.is_alive() for t in runtime.pool.threads)
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+EXIT_SCRIPT = """
+import atexit, time
+handled = []
+atexit.register(lambda: print("handled", len(handled), flush=True))  # runs after the drain
+from refimpl import Channel, set_default_runtime
+from {module} import {name}
+set_default_runtime({name}().start())
+def handle(message):
+    handled.append(message.seq)
+    time.sleep(0.0005)
+channel = Channel("a", handle)
+for _ in range({n}):
+    channel.send({{}})
+"""
+
+
+def run_script(source: str) -> subprocess.CompletedProcess[str]:
+    """Run *source* in a fresh interpreter from the repository root (bounded: 60 s)."""
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(source)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def handled_at_exit(runtime_class: type, n: int = 2000) -> int:
+    """R7's check: a script sends *n* messages to a slow handler on the default runtime (of
+    *runtime_class*) and ends; how many were handled by the time the process exited."""
+    done = run_script(
+        EXIT_SCRIPT.format(module=runtime_class.__module__, name=runtime_class.__name__, n=n)
+    )
+    assert done.returncode == 0, done.stderr
+    word, count = done.stdout.split()
+    assert word == "handled", done.stdout
+    return int(count)

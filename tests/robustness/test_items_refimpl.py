@@ -8,12 +8,8 @@ from __future__ import annotations
 
 import copy
 import functools
-import subprocess
-import sys
-import textwrap
 import threading
 from datetime import UTC, datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -29,9 +25,14 @@ from refimpl import (
     TaskWorker,
     Worker,
 )
-from tests.robustness.helpers import FAST, Ledger, bounded_shutdown, workers_alive
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.robustness.helpers import (
+    FAST,
+    Ledger,
+    bounded_shutdown,
+    handled_at_exit,
+    run_script,
+    workers_alive,
+)
 
 
 class Called(Exception):
@@ -132,19 +133,6 @@ def test_item02_datetime_subclass_expiry_is_stored_as_a_plain_value() -> None:
     assert bounded_shutdown(rt) is None
 
 
-EXIT_SCRIPT = """
-import atexit, sys, time
-handled = []
-atexit.register(lambda: print("handled", len(handled), flush=True))  # runs after the drain
-from refimpl import Channel
-def handle(message):
-    handled.append(message.seq)
-    time.sleep(0.0005)
-channel = Channel("a", handle)
-for _ in range({n}):
-    channel.send({{}})
-"""
-
 STUCK_SCRIPT = """
 import atexit, threading
 from refimpl import Channel, Runtime, set_default_runtime
@@ -161,27 +149,14 @@ for _ in range({n}):
 """
 
 
-def _run_script(source: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(source)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
 @pytest.mark.spec("R7", "R3", "D2")
 def test_item03_interpreter_exit_drains_the_default_runtime() -> None:
-    done = _run_script(EXIT_SCRIPT.format(n=2000))
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.split() == ["handled", "2000"], done.stdout + done.stderr
+    assert handled_at_exit(Runtime, 2000) == 2000
 
 
 @pytest.mark.spec("R7", "D2")
 def test_item03_interpreter_exit_is_bounded_and_reports_what_it_abandons() -> None:
-    done = _run_script(STUCK_SCRIPT.format(n=10))
+    done = run_script(STUCK_SCRIPT.format(n=10))
     assert done.returncode == 0, done.stderr
     # one delivery is running in the stuck handler; the nine behind it are reported
     assert done.stdout.split() == ["drops", "['exit']", "9"], done.stdout + done.stderr

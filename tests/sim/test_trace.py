@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from refimpl._seam import Platform
+from sim.adapters import load_adapter
 from sim.adapters.base import Handler, Report
 from sim.scenario import Advance, ChannelSpec, Scenario, Send
 from sim.scheduler import SchedulingStrategy
@@ -316,7 +317,7 @@ def test_deadlock_is_captured_and_replays(tmp_path: Path) -> None:
     kinds = [e[3] for e in trace.history["events"]]
     assert kinds.count("send_call") == 2 and "send_ret" not in kinds
     trace.save(tmp_path / "deadlock.json")
-    result = replay(load(tmp_path / "deadlock.json"))
+    result = replay(load(tmp_path / "deadlock.json"), adapter=load_adapter(TWO_LOCK))
     assert result.ok, result.divergences
     assert "ended with Deadlock: deadlock at step" in timeline(trace)
 
@@ -328,7 +329,7 @@ def test_a_failing_thread_gives_a_whole_trace_that_replays() -> None:
     # play_sim attaches the history and scheduler so far to any exception, so the trace
     # is whole: its step log ends where the thread raised.
     assert not trace.partial and trace.log and trace.decisions
-    result = replay(trace)
+    result = replay(trace, adapter=load_adapter(CRASHING))
     assert result.ok, result.divergences
 
 

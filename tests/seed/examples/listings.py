@@ -6,7 +6,7 @@ from logging import getLogger
 
 from lona.channels import Channel, Worker
 
-logger = getLogger('lona.channels')
+logger = getLogger("lona.channels")
 
 
 class MessageBroker(Worker):
@@ -26,7 +26,7 @@ class MessageBroker(Worker):
             self.schedule_task(channel=channel, message=message)
 
         logger.debug(
-            '%s tasks scheduled for %s',
+            "%s tasks scheduled for %s",
             len(channels),
             message,
         )
@@ -42,7 +42,7 @@ class TaskWorker(Worker):
         task = self.get_task()
 
         logger.debug(
-            'running %s with message %s',
+            "running %s with message %s",
             task.channel.handler,
             task.message,
         )
@@ -52,7 +52,7 @@ class TaskWorker(Worker):
 
         try:
             if not handler:  # pragma: no cover
-                logger.debug('channel unsubscribed while running its handler')
+                logger.debug("channel unsubscribed while running its handler")
 
                 return
 
@@ -60,7 +60,7 @@ class TaskWorker(Worker):
 
         except Exception:
             logger.exception(
-                'exception was raised while running %s',
+                "exception was raised while running %s",
                 handler,
             )
 
@@ -68,11 +68,15 @@ class TaskWorker(Worker):
 # the driver
 from refimpl import Runtime
 
-Channel('chat', lambda message: print('default runtime got', message.data))
+Channel("chat", lambda message: print("default runtime got", message.data))
 
-with Runtime({'CHANNEL_MESSAGE_BROKER_CLASS': MessageBroker,
-              'CHANNEL_TASK_WORKER_CLASS': TaskWorker,
-              'MAX_CHANNEL_TASK_WORKER_THREADS': 2}) as rt:
-    Channel('chat', lambda message: print('rt got', message.data), runtime=rt)
+with Runtime(
+    {
+        "CHANNEL_MESSAGE_BROKER_CLASS": MessageBroker,
+        "CHANNEL_TASK_WORKER_CLASS": TaskWorker,
+        "MAX_CHANNEL_TASK_WORKER_THREADS": 2,
+    }
+) as rt:
+    Channel("chat", lambda message: print("rt got", message.data), runtime=rt)
     for n in range(3):
-        Channel('chat', runtime=rt).send({'n': n})
+        Channel("chat", runtime=rt).send({"n": n})

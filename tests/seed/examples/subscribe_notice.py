@@ -2,9 +2,11 @@
 # (message.date for message.data).
 from lona import Channel
 
+
 def handle_message(message):
-    topic = message.data['topic']  # subscriber topic as string
+    topic = message.data["topic"]  # subscriber topic as string
 
-    print(f'one user subscribed to {topic}')
+    print(f"one user subscribed to {topic}")
 
-Channel('lona.channels.subscribe', handle_message)
+
+Channel("lona.channels.subscribe", handle_message)
