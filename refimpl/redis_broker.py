@@ -98,6 +98,7 @@ class RedisMessageBroker(MessageBroker):
         #: ``position`` once the runtime holds the entry (``position`` moves first)
         self.injected: StreamId = (0, 0)
         self._remote: set[int] = set()  # seqs of messages read from the stream
+        self._own_last: StreamId = (0, 0)  # this process's last entry (a retry looks after it)
         self._last_seq: dict[str, int] = {}  # origin -> the largest seq delivered (P3)
         self.epoch = ""
         self._lost = False  # a network error happened since the last successful read (P7)
@@ -119,6 +120,7 @@ class RedisMessageBroker(MessageBroker):
                     raise
                 time.sleep(POLL)
         self.position = self.injected = parse_id(last[0][0]) if last else (0, 0)
+        self._own_last = self.position
 
     def _epoch(self) -> str:
         """The stream's epoch token; a server that lost the stream has none, or another."""
@@ -204,6 +206,20 @@ class RedisMessageBroker(MessageBroker):
             self._remote.add(message.seq)
         self.injected = sid
 
+    def _find_own(self, seq: int) -> bytes | None:
+        """The id of this process's entry for *seq*, if the stream has it after our last one."""
+        start = "(" + show_id(self._own_last)
+        while True:
+            page: Any = self.client.xrange(self.stream, min=start, count=READ_COUNT)
+            for raw_id, fields in page:
+                if fields.get(b"origin") == self.origin.encode() and fields.get(b"seq") == str(
+                    seq
+                ).encode():
+                    return bytes(raw_id)
+            if len(page) < READ_COUNT:
+                return None
+            start = "(" + show_id(parse_id(page[-1][0]))
+
     # the broker's run() --------------------------------------------------------------------
     def run(self) -> None:
         if self.runtime._state < State.CLOSING:
@@ -242,12 +258,16 @@ class RedisMessageBroker(MessageBroker):
             "droppable": "1" if message.droppable else "0",
         }
         deadline = time.monotonic() + self.retry_timeout
+        retry = False
         while True:
             try:
-                raw_id = self.client.xadd(self.stream, fields)  # type: ignore[arg-type]
+                # A retry first looks for the entry: the failed XADD may have been done,
+                # its reply lost; the entry's id is the one every process delivers at (P1).
+                found = self._find_own(message.seq) if retry else None
+                raw_id = found or self.client.xadd(self.stream, fields)  # type: ignore[arg-type]
                 break
             except NETWORK_ERRORS:
-                self._lost = True
+                self._lost = retry = True
                 if time.monotonic() >= deadline:
                     log_safely(
                         logger,
@@ -259,7 +279,7 @@ class RedisMessageBroker(MessageBroker):
                     rt._drop(message, None, "error")
                     raise Empty from None
                 time.sleep(POLL)
-        sid = parse_id(raw_id)
+        sid = self._own_last = parse_id(raw_id)
         rt._emit("publish", message, None, show_id(sid))
         # Read it back now, before this run() returns: the runtime is not idle while its
         # own entry is on the way back, so shutdown() and join() wait for it (P1, P6).
