@@ -269,7 +269,8 @@ def measure(
     chart.write_text(svg, encoding="utf-8")
     m.notes.append(__doc__.split("\n\n", 1)[1].replace("\n", " ") if __doc__ else "")
     m.notes.append(
-        f"{messages:,} messages per refimpl run, best of {REPEATS} interleaved runs per cell. Chart: [{chart.name}]({chart.name}) (log-log). "
+        f"{messages:,} messages per refimpl run, best of {REPEATS} interleaved runs per cell. "
+        f"Chart: [{chart.name}]({chart.name}) (log-log). "
         f"Subscribe timings at each size: "
         + ", ".join(
             f"{n:,}: {t['subscribe_s']:.2f} s + {t['drain_s']:.2f} s wall "
