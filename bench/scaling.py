@@ -41,6 +41,7 @@ __all__ = ["NAME", "measure", "run", "subscription_topics"]
 NAME = "scaling"
 SIZES = (10, 1_000, 10_000, 100_000)
 DISTINCT = 10_000
+REPEATS = 2  #: refimpl runs per cell, interleaved across the send-topic counts; the best counts
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
@@ -76,17 +77,19 @@ def run_refimpl(
         sub_wall, sub_cpu = time.perf_counter(), time.process_time()
         rt.join()
         drain_wall, drain_cpu = time.perf_counter(), time.process_time()
-        for distinct in distincts:
-            topics = _send_topics(distinct, messages)
-            fanout.update((t, len(rt.get_channels(t))) for t in set(topics) - set(fanout))
-            senders = {t: Channel(t, runtime=rt).send for t in set(topics)}
-            sends = [senders[t] for t in topics]
-            gc.collect()
-            begin = time.perf_counter()
-            for send in sends:
-                send()
-            rt.join()
-            rates[distinct] = messages / (time.perf_counter() - begin)
+        for _ in range(REPEATS):  # interleaved, best of each: a burst of load hits one run
+            for distinct in distincts:
+                topics = _send_topics(distinct, messages)
+                fanout.update((t, len(rt.get_channels(t))) for t in set(topics) - set(fanout))
+                senders = {t: Channel(t, runtime=rt).send for t in set(topics)}
+                sends = [senders[t] for t in topics]
+                gc.collect()
+                begin = time.perf_counter()
+                for send in sends:
+                    send()
+                rt.join()
+                rate = messages / (time.perf_counter() - begin)
+                rates[distinct] = max(rate, rates.get(distinct, 0.0))
         del keep
     finally:
         rt.shutdown()
@@ -118,20 +121,21 @@ def run_lona(n: int, distinct: int, messages: int, fanout: dict[str, int]) -> tu
         begin = time.perf_counter()
         for send in sends:
             send()
-        if not _wait_for(box, expected):
+        if not _wait_for(box, expected, STALL_SECONDS + n / 1_000):
             return 0.0, messages
         seconds = time.perf_counter() - begin
     return messages / seconds, messages
 
 
-def _wait_for(box: list[int], expected: int) -> bool:
-    """True once *box* holds *expected* items; False if it stopped growing (a loss)."""
+def _wait_for(box: list[int], expected: int, stall: float) -> bool:
+    """True once *box* holds *expected* items; False if it stopped growing for *stall* s
+    (a loss; Lona routes one message in about n microseconds, more under load)."""
     seen, last = -1, time.monotonic()
     while len(box) < expected:
         time.sleep(0.002)
         if len(box) != seen:
             seen, last = len(box), time.monotonic()
-        elif time.monotonic() - last > STALL_SECONDS:
+        elif time.monotonic() - last > stall:
             return False
     return True
 
@@ -265,7 +269,8 @@ def measure(
     chart.write_text(svg, encoding="utf-8")
     m.notes.append(__doc__.split("\n\n", 1)[1].replace("\n", " ") if __doc__ else "")
     m.notes.append(
-        f"{messages:,} messages per refimpl run. Chart: [{chart.name}]({chart.name}) (log-log). "
+        f"{messages:,} messages per refimpl run, best of {REPEATS} interleaved runs per cell. "
+        f"Chart: [{chart.name}]({chart.name}) (log-log). "
         f"Subscribe timings at each size: "
         + ", ".join(
             f"{n:,}: {t['subscribe_s']:.2f} s + {t['drain_s']:.2f} s wall "
