@@ -97,7 +97,7 @@ def _subscribe(strategy: Any, tracer: Any) -> bool:
 
 def race_search(budget: int) -> dict[str, Any]:
     from sim.lines import LinePoints
-    from sim.lines.race import RECORDING_RUNS
+    from sim.lines.race import RECORDING_RUNS, findings
     from sim.lines.recorder import AccessRecorder
     from sim.lines.tracer import LineTracer
     from sim.strategies import RandomWalk
@@ -110,11 +110,12 @@ def race_search(budget: int) -> dict[str, Any]:
         _subscribe(
             RandomWalk(seed), LineTracer(LinePoints.of(LONA), preempt=False, recorder=recorder)
         )
-    lines = recorder.table.lines()
-    expected = -(-sum(recorder.events.get(line, 0) for line in lines) // RECORDING_RUNS)
+    found = findings(recorder, LONA, RECORDING_RUNS)
+    lines: list[str] = list(found.lines)
     for seed in range(budget):
+        target, expected = found.target(seed)
         strategy = RacePCT(seed, 2, expected)
-        tracer = LineTracer(LinePoints.of(LONA, lines), on_point=strategy.line_point)
+        tracer = LineTracer(LinePoints.of(LONA, target), on_point=strategy.line_point)
         if _subscribe(strategy, tracer):
             return _found(RECORDING_RUNS + seed + 1, begin, lines=lines)
     return _missed(RECORDING_RUNS + budget, begin, lines=lines)

@@ -191,6 +191,10 @@ class PrefixTree:
             child.parent = node.parent
             node.parent.children[node.label[0]] = child
 
+    def empty(self) -> bool:
+        root = self._root
+        return root.bucket is None and not root.children
+
     def along(self, text: str, proper: bool = False) -> Iterator[Bucket]:
         """The buckets whose key is a prefix of *text* (a proper prefix if *proper*)."""
         node = self._root
@@ -324,8 +328,11 @@ class Registry:
 
     def sweepable(self, horizon: int) -> bool:
         """Whether ``sweep(horizon)`` has work: a retired subscription no message needs."""
+        dead = self._dead
+        if not dead:  # the common case, and no exception raised for it
+            return False
         try:  # read without the index lock (from a commit): a benign race at worst
-            return self._dead[0].end <= horizon
+            return dead[0].end <= horizon
         except IndexError:
             return False
 
@@ -368,6 +375,8 @@ class Registry:
         if bucket is not None:
             found = bucket.live_at(seq)
             parts = 1
+        if self._patterns.empty():
+            return found
         for bucket in self._patterns.along(topic):
             hits = [s for s in bucket.live_at(seq) if pattern_matches(topic, s.topic)]
             if hits:

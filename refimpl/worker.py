@@ -201,7 +201,7 @@ class Worker:
         """
         if self._message is None:
             raise RuntimeError("schedule_task() outside of a message taken with get_message()")
-        if not self._owns(channel):
+        if getattr(channel, "_runtime", None) is not self.runtime:  # _owns(), inlined
             raise ValueError(f"{safe_repr(channel)} is not a channel of this runtime (spec R8)")
         sub = channel._sub
         seq = self._message.seq

@@ -436,11 +436,16 @@ def _real(specs: Sequence[RunSpec], record: str | None = None) -> int:
 
 
 def _determinism(specs: Sequence[RunSpec]) -> int:
-    """Run each spec twice; any difference between the two traces is a harness bug."""
+    """Run each spec twice here and once in fresh processes (other PYTHONHASHSEED values).
+
+    Any difference between the traces is a harness bug (or nondeterminism in the implementation
+    that the simulator does not control): the first differing step is printed.
+    """
+    from sim.determinism import HASH_SEEDS, across_processes
     from sim.runs import judge
     from sim.trace import determinism_check
 
-    bad = 0
+    results = []
     for spec in specs:
         scenario = spec.scenario()
         lines = spec.plan(scenario)[1]
@@ -448,20 +453,22 @@ def _determinism(specs: Sequence[RunSpec]) -> int:
         def fresh(_seed: int, spec: RunSpec = spec, scenario: Scenario = scenario) -> Any:
             return spec.plan(scenario)[0]  # the race plan is memoised: same lines both times
 
-        result = determinism_check(
-            scenario,
-            spec.impl,
-            fresh,
-            spec.seed,
-            spec.max_steps,
-            judge,
-            lines=lines,
+        results.append(
+            determinism_check(
+                scenario, spec.impl, fresh, spec.seed, spec.max_steps, judge, lines=lines
+            )
         )
-        if result.ok:
-            print(f"seed {spec.seed}: deterministic ({result.original.steps} steps, twice)")
+    elsewhere = across_processes(specs, [r.original for r in results])
+    bad = 0
+    for spec, result, others in zip(specs, results, elsewhere, strict=True):
+        if result.ok and not others:
+            print(
+                f"seed {spec.seed}: deterministic ({result.original.steps} steps, twice here and "
+                f"in fresh processes with PYTHONHASHSEED={','.join(HASH_SEEDS)})"
+            )
         else:
             bad += 1
-            print(f"seed {spec.seed}: NOT DETERMINISTIC: {result.first}")
+            print(f"seed {spec.seed}: NOT DETERMINISTIC: {result.first or others[0]}")
             print(f"  rerun: {spec.command()} --determinism")
     return 1 if bad else 0
 

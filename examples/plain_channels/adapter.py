@@ -13,11 +13,8 @@ from typing import Any
 class PlainChannelsAdapter:
     protocol = 2
     name = "plain_channels"
-    #: none of scenario format 2's extras: the bus has no channel objects (the handle here
-    #: stands in for one), and it neither validates input nor takes datetime expiries
-    features: frozenset[str] = frozenset()
-    modules = ("examples.plain_channels",)
-    bus_class = "Bus"
+    modules: tuple[str, ...] = ("examples.plain_channels",)
+    bus_module, bus_class = "examples.plain_channels", "Bus"
 
     def open(self, mods: Any, settings: dict[str, Any], report: Any) -> Any:
         logging.getLogger("plain_channels").setLevel(logging.CRITICAL)  # handlers raise on purpose
@@ -26,7 +23,7 @@ class PlainChannelsAdapter:
         def on_drop(data: dict[str, Any], sub: Any, reason: str) -> None:
             report("drop", data, handles.get(sub), reason)
 
-        bus_class = getattr(mods["examples.plain_channels"], self.bus_class)
+        bus_class = getattr(mods[self.bus_module], self.bus_class)
         workers = int(settings.get("MAX_CHANNEL_TASK_WORKER_THREADS", 4))
         return SimpleNamespace(bus=bus_class(workers, on_drop), handles=handles)
 

@@ -8,9 +8,7 @@ nobody (send order, drops, routing, work in flight, dead workers): specs/adapter
 from __future__ import annotations
 
 import threading
-import weakref
 from collections import Counter, namedtuple
-from collections.abc import Callable
 from typing import Any
 
 import lona
@@ -19,10 +17,9 @@ __all__ = ["LONA_VERSION", "DeadWorker", "LonaAdapter", "LonaSystem"]
 
 LONA_VERSION = "1.16.2"  #: the release whose code and drop rules this adapter observes
 DeadWorker = namedtuple("DeadWorker", "name kind error")  # name: e.g. MessageBroker-0
-_live: weakref.WeakSet[LonaSystem] = weakref.WeakSet()  # real sessions not shut down
 
 
-def _after(cls: type, name: str, then: Callable[..., object]) -> None:
+def _after(cls: type, name: str, then: Any) -> None:
     """Wrap ``cls.name`` (this session's copy): ``then(self, result, ...)`` after it returns."""
     original = getattr(cls, name)
 
@@ -51,7 +48,6 @@ class LonaSystem:
         self._submit, self.pool.submit = self.pool.submit, self._keep
         kinds = (self.mod.MessageBroker,) * brokers + (self.mod.TaskWorker,) * workers
         self.workers = [kind(None, self.pool, timeout) for kind in kinds]
-        _live.add(self)
 
     def _keep(self, fn: Any) -> Any:  # Lona drops the future of a worker's _run: keep it
         name = f"{type(fn.__self__).__name__}-{len(self.futures)}"
@@ -110,22 +106,12 @@ class LonaSystem:
         self.count(-1)
 
 
-def _stop_live() -> None:  # at interpreter exit, before concurrent.futures' hook (registered
-    for worker in [w for system in list(_live) for w in system.workers]:  # by `import lona`)
-        worker.shutdown()
-
-
-threading._register_atexit(_stop_live)  # type: ignore[attr-defined]
-
-
 class LonaAdapter:
     """Lona 1.16.2; ``one_worker`` is Lona's "safe" 1-broker/1-worker setup."""
 
     protocol = 2
     modules = ("lona.channels",)
-    #: a scheduling point before each line of lona.channels (``sim.lines``): races between
-    #: lines with no lock between them (``Channel.subscribe``'s check, then register) exist
-    preempt_lines = ("lona.channels",)
+    preempt_lines = ("lona.channels",)  #: sim.lines: e.g. subscribe's check-then-register race
 
     def __init__(self, one_worker: bool = False, settle_timeout: float = 10.0) -> None:
         self.one_worker, self.settle_timeout = one_worker, settle_timeout
@@ -163,7 +149,9 @@ class LonaAdapter:
             )
 
     def shutdown(self, system: LonaSystem) -> None:
+        self.close(system)  # Lona's own shutdown: flags only, it does not drain
+        system.pool.shutdown(wait=True)
+
+    def close(self, system: LonaSystem) -> None:  # also at exit: Lona's loops never end alone
         for worker in system.workers:
             worker.shutdown()
-        system.pool.shutdown(wait=True)
-        _live.discard(system)

@@ -30,7 +30,9 @@ with the implementation's line that calls the handler.
 
 from __future__ import annotations
 
+import threading
 import time
+import weakref
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -47,6 +49,17 @@ __chanspec_virtual__ = True  # a delivery point is logged at the implementation'
 REQUIRED = ("name", "modules", "open", "channel", "subscribe", "unsubscribe", "send", "shutdown")
 _QUIET_PERIOD = 0.2  #: real seconds without a delivery before the default settle returns
 _SETTLE_LIMIT = 10.0
+
+
+_live: weakref.WeakSet[_Session] = weakref.WeakSet()  # real-thread sessions not yet closed
+_hooked: list[bool] = []
+
+
+def _close_live() -> None:
+    """At interpreter exit, before ``concurrent.futures`` joins its threads: ``close`` live
+    real-thread sessions (an implementation's endless worker loops would hang the exit)."""
+    for session in list(_live):
+        session.close()
 
 
 def is_v2(adapter: object) -> bool:
@@ -141,6 +154,7 @@ class _Session:
         if self._closed:
             return
         self._closed = True
+        _live.discard(self)
         close: Callable[[Any], None] | None = getattr(self.adapter, "close", None)
         if close is not None:
             close(self.system)
@@ -180,4 +194,9 @@ class Unmodified:
             mods = interpose.real_private(self.adapter.modules)
         system = self.adapter.open(mods, settings, report)
         holder.append(_Session(self.adapter, system, sched is not None))
+        if sched is None:
+            if not _hooked:  # after the implementation's imports registered their hooks
+                _hooked.append(True)
+                threading._register_atexit(_close_live)  # type: ignore[attr-defined]
+            _live.add(holder[0])
         return holder[0]

@@ -9,8 +9,10 @@ reaches the scheduler only through this module:
   virtual deadline.
 
 Each point is logged as ``"<op> <module>:<line>"``: the first frame outside the virtual
-standard library, i.e. the implementation's own line (or the harness's), so a replay that
-diverges names the thread and the code location of the first differing step.
+standard library and the harness (``sim.*``), i.e. the implementation's own line, so a replay
+that diverges names the thread and the code location of the first differing step. A point
+that only the harness reaches (an adapter building an executor) is logged with the harness
+module's name and no line, so that editing the harness does not invalidate saved traces.
 
 **Code outside the virtual world runs atomically.** All virtual threads share one OS
 thread, so a real lock held across a switch would be "re-entered" by another greenlet (an
@@ -61,37 +63,35 @@ def _refresh_atomic() -> None:
 
 
 def where(frame: FrameType | None = None) -> str:
-    """``module:line`` of the first frame outside the virtual standard library."""
-    f: FrameType | None = frame if frame is not None else sys._getframe(1)
-    while f is not None:
-        g = f.f_globals
-        if "__chanspec_virtual__" not in g:
-            return f"{g.get('__name__', '?')}:{f.f_lineno}"
-        f = f.f_back
-    return "?"
+    """``module:line`` of the first implementation frame (see the module docstring)."""
+    return _scan(frame if frame is not None else sys._getframe(1))[0]
 
 
-def _scan() -> tuple[str, bool]:
+def _scan(frame: FrameType | None = None) -> tuple[str, bool]:
     """(where, inside real code) for the caller of the primitive that asks."""
-    f: FrameType | None = sys._getframe(2)
-    location = ""
+    f: FrameType | None = frame if frame is not None else sys._getframe(2)
+    location = harness = ""
     atomic = ACTIVE.atomic_globals
     while f is not None:
         g = f.f_globals
         if not location and "__chanspec_virtual__" not in g:
-            location = f"{g.get('__name__', '?')}:{f.f_lineno}"
+            name = g.get("__name__", "?")
+            if not name.startswith("sim."):
+                location = f"{name}:{f.f_lineno}"
+            elif not harness:
+                harness = name
         for a in atomic:
             if g is a:
-                return location or "?", True
+                return location or harness or "?", True
         f = f.f_back
-    return location or "?", False
+    return location or harness or "?", False
 
 
 def point(op: str) -> bool:
     """A scheduling point named *op*; False (no point) outside an execution or inside real code."""
     sched = ACTIVE.sched
-    if sched is None or sched.current is None:
-        return False
+    if sched is None or sched.current is None or sched._tearing_down:
+        return False  # torn-down threads unwind atomically (a weakref callback may run then)
     location, atomic = _scan()
     if atomic:
         return False
@@ -104,7 +104,7 @@ def block(what: str, deadline: float | None) -> bool:
     sched = ACTIVE.sched
     assert sched is not None
     location, atomic = _scan()
-    if atomic:
+    if atomic and not sched._tearing_down:
         raise RealCodeBlocked(
             f"{what} would block at {location} while real code (logging) runs it: all virtual "
             "threads share one OS thread, so a real lock held here would deadlock the process"

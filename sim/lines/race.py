@@ -11,8 +11,10 @@ replays one scenario under many seeds).
 
 ``race_plan(...)`` turns that into one execution's plan. Each execution *targets one
 racing pair*, drawn with its seed (rarely run pairs first; see ``RaceFindings.target``): its
-``LinePoints`` hold just the pair's lines, and ``RacePCT``'s change points are spread over
-the line points of that pair a run passes (counted in the recordings). A bug that needs a
+``LinePoints`` hold just the pair's lines -- for a pair within one function (check, then
+act) only the later one, since the race needs a preemption between the two -- and
+``RacePCT``'s change points are spread over those points a run passes (counted in the
+recordings). A bug that needs a
 preemption between a check and an act is then a matter of a few points, not of every racy
 line the run passes (worker loops would otherwise swamp the one line that matters). The
 trace of that execution stores the lines, so ``python -m sim replay`` needs no recording
@@ -72,7 +74,10 @@ class RaceFindings:
         ]
         draw = random.Random(f"race-pair-{seed}")  # not PCT's stream: its first draw is the same
         pair = draw.choices(self.pairs, weights=weights)[0]
-        lines = tuple(dict.fromkeys(pair))
+        # within one function the race needs a preemption between the two lines, that is
+        # right before the later one (after the check, before the act)
+        later = max(pair, key=lambda key: int(key.rpartition(":")[2]))
+        lines = (later,) if pair in same else tuple(dict.fromkeys(pair))
         return lines, sum(per_line.get(line, 0) for line in lines)
 
     def describe(self) -> str:
@@ -118,6 +123,11 @@ def _find_races(
         tracer = LineTracer(everything, preempt=False, recorder=recorder)
         with suppress(Exception):  # a run that fails part-way still recorded what it did
             play_sim(scenario, load_adapter(impl), RandomWalk(seed), max_steps, tracer)
+    return findings(recorder, modules, runs)
+
+
+def findings(recorder: AccessRecorder, modules: tuple[str, ...], runs: int) -> RaceFindings:
+    """What *runs* recording executions into *recorder* found."""
     lines = tuple(recorder.table.lines())
     events = sum(recorder.events.get(line, 0) for line in lines)
     return RaceFindings(

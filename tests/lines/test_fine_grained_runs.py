@@ -95,3 +95,20 @@ def test_cli_refuses_line_points_under_another_tracer(capsys: pytest.CaptureFixt
         sys.settrace(previous)
     assert code == 2
     assert "sys.settrace" in capsys.readouterr().err
+
+
+def test_an_adapter_default_gives_way_to_another_tracer() -> None:
+    """Under coverage, Lona's default line points are off (warned); explicit ones refuse."""
+    from sim.lines.plan import modules_for
+
+    def foreign(frame: Any, event: str, arg: Any) -> None:
+        return None
+
+    assert modules_for("lona", "") == ("lona.channels",)
+    previous = sys.gettrace()
+    sys.settrace(foreign)
+    try:
+        assert modules_for("lona", "") == ()
+        assert modules_for("lona", "lona.channels") == ("lona.channels",)
+    finally:
+        sys.settrace(previous)

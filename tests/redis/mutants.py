@@ -7,12 +7,29 @@ from __future__ import annotations
 
 from typing import Any
 
-from refimpl.redis_broker import RedisMessageBroker, StreamId, parse_id
+from refimpl.redis_broker import NETWORK_ERRORS, RedisMessageBroker, StreamId, parse_id
 from refimpl.runtime import State
 
 
 class ResumeFromEnd(RedisMessageBroker):
-    """After a lost connection, reads on from the stream's end (``$``): skips the outage (P7)."""
+    """After a reconnect, reads on from the stream's end (``$``): skips the outage (P7).
+
+    redis-py silently replaces a pooled connection that died while idle, so a broken
+    connection is not always seen as an error; this mutant notices the new server by its
+    ``run_id`` too, as a real implementation that re-subscribes on reconnect would.
+    """
+
+    _run_id = ""
+
+    def poll(self) -> bool:
+        try:
+            run_id = str(self.client.info("server")["run_id"])
+        except NETWORK_ERRORS:
+            return super().poll()
+        if self._run_id and run_id != self._run_id:
+            self._lost = True
+        self._run_id = run_id
+        return super().poll()
 
     def resume_position(self) -> StreamId:
         last: Any = self.client.xrevrange(self.stream, count=1)
