@@ -292,9 +292,6 @@ def scenario_from_json(data: Any, source: str = "scenario") -> Scenario:
         raise fail("'channels' must be a non-empty list")
     if not isinstance(threads, list) or not all(isinstance(t, list) for t in threads):
         raise fail("'threads' must be a list of lists of operations")
-    for c, spec in enumerate(channels):
-        if not isinstance(spec, list) or not 1 <= len(spec) <= 6:
-            raise fail(f"channel {c} must be a list [topic, subscribed, raises, sleep, reply, ...]")
     try:
         scenario = Scenario.from_json(data)
     except (TypeError, ValueError, KeyError, IndexError) as exc:
@@ -322,9 +319,9 @@ def _check_scenario(s: Scenario, fail: Callable[[str], InputError]) -> None:
             validate_topic(ch.topic)
         except (TypeError, ValueError) as exc:
             raise fail(f"channel {c}: {exc}") from None
-        flags = (ch.subscribed, ch.raises, ch.reply_droppable)
-        if not all(type(f) is bool for f in flags):
-            raise fail(f"channel {c}: subscribed, raises and reply_droppable must be true/false")
+        # ``raises`` is checked by Scenario.from_json (a name from scenario.RAISES)
+        if not all(type(f) is bool for f in (ch.subscribed, ch.reply_droppable)):
+            raise fail(f"channel {c}: subscribed and reply_droppable must be true/false")
         if not _is_seconds(ch.sleep):
             raise fail(f"channel {c}: sleep must be a number of seconds >= 0, not {ch.sleep!r}")
         if ch.reply is not None and not _is_int(ch.reply, 0, n - 1):
@@ -335,7 +332,8 @@ def _check_scenario(s: Scenario, fail: Callable[[str], InputError]) -> None:
             if isinstance(op, (Send, Subscribe, Unsubscribe)) and not _is_int(op.channel, 0, n - 1):
                 raise fail(f"{where}: channel index {op.channel!r} is not in 0..{n - 1}")
             if isinstance(op, Send):
-                if op.expiry is not None and not _is_seconds(op.expiry, -threading.TIMEOUT_MAX):
+                seconds = isinstance(op.expiry, (int, float))  # else an Expiry (format 2)
+                if seconds and not _is_seconds(op.expiry, -threading.TIMEOUT_MAX):
                     raise fail(f"{where}: expiry must be a finite number of seconds or null")
                 if type(op.droppable) is not bool or type(op.local) is not bool:
                     raise fail(f"{where}: droppable and local must be true or false")

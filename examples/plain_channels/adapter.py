@@ -13,6 +13,9 @@ from typing import Any
 class PlainChannelsAdapter:
     protocol = 2
     name = "plain_channels"
+    #: none of scenario format 2's extras: the bus has no channel objects (the handle here
+    #: stands in for one), and it neither validates input nor takes datetime expiries
+    features: frozenset[str] = frozenset()
     modules: tuple[str, ...] = ("examples.plain_channels",)
     bus_module, bus_class = "examples.plain_channels", "Bus"
 

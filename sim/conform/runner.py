@@ -10,6 +10,7 @@ thread joined with a wall-clock bound; a play that does not finish becomes a
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -97,6 +98,15 @@ def open_calls(history: History) -> list[str]:
     return [name for _, name in sorted(pending.values())]
 
 
+_CLAUSE_TAG = re.compile(r"\(([A-Z]\d+)\)\s*$")
+
+
+def named_clause(error: str) -> str | None:
+    """The clause an error names at its end, as the harness's own checks do ("... (T1)")."""
+    match = _CLAUSE_TAG.search(error)
+    return match.group(1) if match else None
+
+
 def liveness(history: History, bound: str, where: str, after: str = "") -> tuple[str, str]:
     """(clause, text) of a run that did not finish: the first call that never returned.
 
@@ -168,6 +178,7 @@ def _found_in_trace(trace: Trace, history: History, bound: int) -> dict[str, str
         clause, text = liveness(history, f"{bound} steps", f"{status} in simulation")
         if status == "error":
             text = f"{text}: {trace.error}"
+            clause = named_clause(str(trace.error)) or clause
         elif trace.error:
             text = f"{text}; {trace.error}"
         found.setdefault(clause, text)
@@ -263,7 +274,7 @@ def real(
     except RealRunError as exc:
         history = exc.history or History()
         clause, text = liveness(history, f"{wall:g} s", "on real threads")
-        found[clause] = f"{text}: {exc}"
+        found[named_clause(str(exc)) or clause] = f"{text}: {exc}"
         return Run(scenario, history, found, "real", "real", seed)
     except Exception as exc:  # the implementation raised where it must not
         history = stats.get("history") or History()

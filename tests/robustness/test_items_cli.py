@@ -139,7 +139,7 @@ CORRUPT: dict[str, Any] = {
     "scenario_list": {**GOOD, "scenario": [1]},
     "scenario_workers_huge": _set(GOOD, ("scenario", "workers"), 10**9),
     "scenario_timeout_inf": _set(GOOD, ("scenario", "timeout"), 1e400),
-    "scenario_bad_topic": _set(GOOD, ("scenario", "channels", 0, 0), "a["),
+    "scenario_bad_topic": _set(GOOD, ("scenario", "channels", 0, "topic"), "a["),
     "history_events_bad": _set(GOOD, ("history", "events"), [[1, 2, 3]]),
     "history_not_object": {**GOOD, "history": []},
     "strategy_not_object": {**GOOD, "strategy": "random"},
@@ -243,12 +243,12 @@ def test_item12_unwritable_outputs_are_refused_before_the_run(
         (
             '{"channels": [["a"]], "threads": [[["send", 3]]], "brokers": 1, "workers": 1, '
             '"timeout": 1, "shutdown": true}',
-            "channel index 3",
+            "role 3",
         ),
         (
             '{"channels": [["a"]], "threads": [[["sub", -1]]], "brokers": 1, "workers": 1, '
             '"timeout": 1, "shutdown": true}',
-            "channel index -1",
+            "not -1",
         ),
         (
             '{"channels": [["a"]], "threads": [], "brokers": 0, "workers": 1, "timeout": 1, '
