@@ -272,6 +272,7 @@ class _Run:
         self.object_of: dict[int, int] = {}  # id(handle) -> object number (never ordered on)
         self.senders: list[Any] = []  # role -> a channel object used only to send
         self.keep_alive: list[Any] = []  # channel objects, so that their ids stay unique
+        self.returned: set[int] = set()  # subscriptions whose subscribe() returned
         self.nested: dict[int, list[int]] = {}
         self.send_call_at: dict[int, int] = {}  # msg -> index of its send_call
         self.unsubscribed: set[int] = set()  # subs an unsubscribe() was called for
@@ -374,6 +375,7 @@ class _Run:
             return  # judged by the oracle (A2: raises only when already subscribed)
         self.record("sub_ret", sub=sub)
         with self.env.atomic():
+            self.returned.add(sub)
             if direct:
                 self.current[role] = sub
             else:
@@ -398,7 +400,12 @@ class _Run:
                 if entry is None or not self.subs_of[entry[0]]:
                     return  # no channel object of this role was ever subscribed
                 obj, handle = entry
-                sub = self.subs_of[obj][-1][0]
+                # the object's live subscription (its subscribe() returned, no unsubscribe
+                # since) is the one this call ends; a subscribe() still under way on another
+                # thread may yet fail (A2), so it is chosen only when nothing is live
+                subs = [s for s, _ in self.subs_of[obj]]
+                live = [s for s in subs if s in self.returned and s not in self.unsubscribed]
+                sub = (live or subs)[-1]
                 current = self.current.get(role)
                 if current is not None and self.handle_of[current][0] == obj:
                     self.current[role] = None

@@ -85,3 +85,15 @@ def test_conform_main_prints_and_writes_the_report(
     assert "C3" in data["violated"]
     out = capsys.readouterr().out
     assert "minimal scenario:" in out and "replay: python -m sim replay" in out
+
+
+@pytest.mark.spec("A2", "W2", "D2")
+def test_unsubscribe_during_a_failing_resubscribe_ends_the_live_subscription() -> None:
+    """Found by ``make sim`` (PCT seed 20074330018355): main subscribed a channel object
+    (s0); one thread subscribed it again (s2, which raises: A2) while another unsubscribed
+    it. The unsubscribe ended s0, the live subscription, so its queued messages were
+    dropped as ``unsubscribed``; the driver used to pin the unsubscribe (and the drops) on
+    the still-running s2, and the oracle then called s0's messages silent losses (D2)."""
+    data = Path(__file__).with_name("data") / "unsubscribe-during-failing-subscribe.json"
+    result = run_one(RunSpec(20074330018355, strategy="pct", scenario_file=str(data)))
+    assert result.headline() == "ok", result.replay_command()
