@@ -273,6 +273,8 @@ class _Run:
         self.senders: list[Any] = []  # role -> a channel object used only to send
         self.keep_alive: list[Any] = []  # channel objects, so that their ids stay unique
         self.returned: set[int] = set()  # subscriptions whose subscribe() returned
+        self.returned_at: dict[int, int] = {}  # sub -> its sub_ret event
+        self.unsub_at: dict[int, int] = {}  # sub -> its first unsub_call event
         self.nested: dict[int, list[int]] = {}
         self.send_call_at: dict[int, int] = {}  # msg -> index of its send_call
         self.unsubscribed: set[int] = set()  # subs an unsubscribe() was called for
@@ -310,18 +312,32 @@ class _Run:
     def _sub_for(self, channel: Any, msg: int, reason: str) -> int:
         """The subscription of *channel* that a drop of *msg* is for (a channel object may
         have been re-subscribed): the latest one whose subscribe() began before the send
-        began -- for an ``unsubscribed`` drop, the latest such one that was unsubscribed."""
+        began, preferring one that returned and is still live -- for an ``unsubscribed``
+        drop, the latest such one that was unsubscribed."""
         with self.env.atomic():
             subs = self.subs_of.get(self.object_of.get(id(channel), -1), [])
             if not subs:
                 return -1
             sent = self.send_call_at.get(msg, len(self.history.events))
             before = [sub for sub, call in subs if call < sent] or [subs[0][0]]
+            # the subscription that was live when the send began is the one it was routed
+            # to (W4): one object holds one subscription at a time, and a subscribe() under
+            # way then can only succeed after that one's unsubscribe() (A2)
+            never = len(self.history.events) + 1
+            at_send = [
+                s for s in before
+                if self.returned_at.get(s, never) < sent < self.unsub_at.get(s, never)
+            ]
+            if at_send:
+                return at_send[-1]
             if reason == "unsubscribed":
                 ended = [sub for sub in before if sub in self.unsubscribed]
                 if ended:
                     return ended[-1]
-            return before[-1]
+            # a subscribe() still under way on another thread may yet fail (A2): the live
+            # subscription, if there is one, is the one the implementation holds
+            live = [s for s in before if s in self.returned and s not in self.unsubscribed]
+            return (live or before)[-1]
 
     def _new_object(self, role: int) -> tuple[int, Any]:
         """A fresh channel object for *role*, now its current one (under ``atomic``)."""
@@ -373,9 +389,10 @@ class _Run:
                 if self.current.get(role) == sub:
                     self.current[role] = None
             return  # judged by the oracle (A2: raises only when already subscribed)
-        self.record("sub_ret", sub=sub)
+        ret = self.record("sub_ret", sub=sub)
         with self.env.atomic():
             self.returned.add(sub)
+            self.returned_at[sub] = ret
             if direct:
                 self.current[role] = sub
             else:
@@ -411,7 +428,9 @@ class _Run:
                     self.current[role] = None
         with self.env.atomic():
             self.unsubscribed.add(sub)
-        self.record("unsub_call", sub=sub)
+        unsub = self.record("unsub_call", sub=sub)
+        with self.env.atomic():
+            self.unsub_at.setdefault(sub, unsub)
         try:
             session.unsubscribe(handle)
         finally:

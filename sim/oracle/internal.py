@@ -114,8 +114,12 @@ def _unsubscribe_calls(ix: HistoryIndex, closing: int) -> list[tuple[str, int, i
             if not before:
                 continue
             last = max(before, key=lambda w: w.sub_ret)
-            # it ended `last` only if nothing else ended it before this call began
-            if any(last.sub_ret < c < call for c, _ in unsubs):
+            # it ended `last` only if nothing else can have ended it first: an earlier
+            # unsubscribe() that returned after `last`'s subscribe() began may have
+            # taken effect after it (even one that began before it returned)
+            if any(
+                (c, r) != (call, ret) and c < call and r > last.sub_call for c, r in unsubs
+            ):
                 continue
             out.append((UNSUBSCRIBE, last.sub, call, ret))
     return out
