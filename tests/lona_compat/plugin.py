@@ -8,24 +8,10 @@ test module is imported, and points Playwright's Chromium at the system's browse
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import refimpl.lona
-
-CHROMIUM_FLAGS = (
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-)
-
-
-def chromium_path() -> str:
-    return os.environ.get("CHANSPEC_CHROMIUM", "/usr/bin/chromium")
+from examples.lona_chat.drive import CHROMIUM_FLAGS, chromium_path
 
 
 def _use_system_chromium() -> None:
