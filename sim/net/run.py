@@ -53,6 +53,8 @@ MUTANTS: dict[str, tuple[BrokerSpec, str]] = {
     "forward-local": (BrokerSpec("sim.net.mutants", "ForwardLocal"), "P4"),
     "ack-before-handling": (BrokerSpec("sim.net.mutants", "AckBeforeHandling"), "P6"),
     "remote-before-local": (BrokerSpec("sim.net.mutants", "RemoteBeforeLocal"), "P1"),
+    "silent-reset": (BrokerSpec("sim.net.mutants", "SilentReset"), "P2"),
+    "blind-retry": (BrokerSpec("sim.net.mutants", "BlindRetry"), "P1"),
 }
 BROKERS: dict[str, BrokerSpec] = {**CONTROLS, **{k: v[0] for k, v in MUTANTS.items()}}
 
