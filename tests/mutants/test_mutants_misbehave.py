@@ -32,6 +32,7 @@ from sim.mutants import MUTANTS, Mutant
 from sim.scenario import Scenario
 from sim.scheduler import ExecutionAborted, Scheduler
 from sim.strategies.random_walk import RandomWalk
+from tests.mutants import mutant_params
 
 SEED_FLOOR = 30  #: the reference implementation is checked under at least this many seeds
 MAX_STEPS = 20_000  #: the witnesses are tiny; a mutant that hangs is cut off early
@@ -392,19 +393,6 @@ def first_misbehaving_seed(mutant: Mutant) -> tuple[int, str] | None:
     return None
 
 
-def by_mutant() -> list[object]:
-    """One param per mutant; one whose race needs line points needs ``sys.settrace``."""
-    return [
-        pytest.param(
-            n,
-            marks=[pytest.mark.spec(*m.clauses)]
-            + ([pytest.mark.settrace] if m.preempt_lines else []),
-            id=n,
-        )
-        for n, m in MUTANTS.items()
-    ]
-
-
 # the tests ----------------------------------------------------------------------------------
 def test_every_mutant_has_a_check() -> None:
     assert set(CHECKS) == set(MUTANTS)
@@ -421,7 +409,7 @@ def test_registry_is_sorted_and_well_formed() -> None:
         assert mutant.adapter().name == f"mutant:{name}"
 
 
-@pytest.mark.parametrize("name", by_mutant())
+@pytest.mark.parametrize("name", mutant_params(spec=True))
 def test_mutant_misbehaves_on_its_witness(name: str) -> None:
     mutant = MUTANTS[name]
     found = first_misbehaving_seed(mutant)
@@ -430,7 +418,7 @@ def test_mutant_misbehaves_on_its_witness(name: str) -> None:
     assert what
 
 
-@pytest.mark.parametrize("name", by_mutant())
+@pytest.mark.parametrize("name", mutant_params(spec=True))
 def test_refimpl_does_not_misbehave_on_the_same_witness(name: str) -> None:
     mutant = MUTANTS[name]
     check = CHECKS[name]

@@ -20,6 +20,7 @@ from sim.mutants import MUTANTS
 from sim.oracle import CLAUSES
 from sim.runs import judge
 from sim.trace import load, replay
+from tests.mutants import mutant_params
 
 HONEST = {"conforms", "not exercised", "not observable"}
 
@@ -55,13 +56,7 @@ def test_a_clause_no_run_exercised_is_not_exercised_never_conforms(tmp_path: Pat
 RARE = {"expiry_strict_compare": 80, "unordered_commit": 80}
 
 
-def _mutants() -> list[object]:
-    """Every mutant; one whose race needs line points needs ``sys.settrace`` (not coverage's)."""
-    settrace = [pytest.mark.settrace]
-    return [pytest.param(n, marks=settrace if m.preempt_lines else []) for n, m in MUTANTS.items()]
-
-
-@pytest.mark.parametrize("name", _mutants())
+@pytest.mark.parametrize("name", mutant_params())
 def test_each_mutant_is_reported_violating_a_clause_it_breaks(name: str, tmp_path: Path) -> None:
     mutant = MUTANTS[name]
     report = conform(
