@@ -85,6 +85,8 @@ class Link:
         self.net = net
         self.proc = proc
         self.dead = False
+        #: the server incarnation that answered this process's latest command
+        self.last_contact: int | None = None
 
     def halt_if_dead(self) -> None:
         while self.dead:
@@ -162,6 +164,7 @@ def redis_module(link: Link) -> dict[str, types.ModuleType]:
                 conn.incarnation = None
                 net.failures += 1
                 raise ConnectionError("Connection reset by peer")
+            link.last_contact = conn.incarnation
             return replies
 
         def _one(self, name: str, *args: Any, **kw: Any) -> Any:

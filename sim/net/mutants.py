@@ -98,3 +98,18 @@ class RemoteBeforeLocal(RedisMessageBroker):
             self._locals.append(message)
         else:
             self.publish(message)
+
+
+class SilentReset(RedisMessageBroker):
+    """Takes the new epoch of a server that lost the stream without reporting it (P7)."""
+
+    def _check_epoch(self) -> None:
+        self.epoch = self._epoch()
+
+
+class BlindRetry(RedisMessageBroker):
+    """Retries an ``XADD`` without looking for the entry a lost reply may have added (P3):
+    the message gets two entries, and its sender names the second one (P1, P2)."""
+
+    def _find_own(self, seq: int) -> bytes | None:
+        return None

@@ -76,6 +76,8 @@ class Node:
         self.runtime: Runtime | None = None
         self.channels: list[tuple[str, Channel]] = []
         self.thread: VThread | None = None
+        #: the server incarnation that answered the last command of ``start()`` (its start position)
+        self.started_on: int | None = None
 
     # recording ------------------------------------------------------------------------------
     def record(self, **event: Any) -> None:
@@ -124,6 +126,7 @@ class Node:
         except self.network_errors:  # unreachable at start: start() raises (P8); never began
             self.failed = True
             return
+        self.started_on = self.link.last_contact
         runtime = self.runtime
         self.record(ev="begin", proc=self.name)
         for k, topic in enumerate(sc.topics):

@@ -53,6 +53,8 @@ MUTANTS: dict[str, tuple[BrokerSpec, str]] = {
     "forward-local": (BrokerSpec("sim.net.mutants", "ForwardLocal"), "P4"),
     "ack-before-handling": (BrokerSpec("sim.net.mutants", "AckBeforeHandling"), "P6"),
     "remote-before-local": (BrokerSpec("sim.net.mutants", "RemoteBeforeLocal"), "P1"),
+    "silent-reset": (BrokerSpec("sim.net.mutants", "SilentReset"), "P2"),
+    "blind-retry": (BrokerSpec("sim.net.mutants", "BlindRetry"), "P1"),
 }
 BROKERS: dict[str, BrokerSpec] = {**CONTROLS, **{k: v[0] for k, v in MUTANTS.items()}}
 
@@ -99,12 +101,10 @@ class World:
         self.nodes: list[Node] = []
         self.go = self.stop = False
         self.lost_before: tuple[int, int] | None = None
-        self.began_after_loss: set[str] = set()
+        self.lost_incarnation: int | None = None  # the server's first one without the stream
         self.hangs: list[Violation] = []
 
     def add(self, name: str) -> Node:
-        if self.lost_before is not None:
-            self.began_after_loss.add(name)
         node = Node(name, self.scenario, self.net, self.platform, self.broker, self)
         self.nodes.append(node)
         node.thread = self.sched.spawn(name, node.main)
@@ -146,6 +146,14 @@ class World:
         self.server.stop()
         if not any(f.kind == "restart" and f.persist for f in self.scenario.faults):
             self.lost_before = (self.server.now_ms(), 0)
+            self.lost_incarnation = self.server.incarnation + 1
+
+    def began_after_loss(self) -> frozenset[str]:
+        """Processes that started on the server after it lost the stream (their start
+        position is one of the new stream: ``start()``'s last command went to it)."""
+        lost = self.lost_incarnation
+        return frozenset(n.name for n in self.nodes if lost is not None
+                         and n.started_on is not None and n.started_on >= lost)
 
     def _kill(self, proc: str) -> None:
         for node in self.nodes:
@@ -188,7 +196,7 @@ def run(scenario: NetScenario, broker: str = "plain",
     if outcome.error is None:
         outcome.violations, outcome.counts = check_processes(
             histories, lost_before=world.lost_before,
-            began_after_loss=frozenset(world.began_after_loss))
+            began_after_loss=world.began_after_loss())
         outcome.violations = world.hangs + outcome.violations
     outcome.counts.update(steps=world.sched.steps, calls=world.net.calls,
                           net_failures=world.net.failures)

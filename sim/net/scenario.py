@@ -144,7 +144,8 @@ def _fault(raw: Any, procs: int) -> Fault:
 
 
 def generate(seed: int) -> NetScenario:
-    """A scenario drawn from *seed*: 2-4 processes, 0-3 faults of every kind."""
+    """A scenario drawn from *seed*: 2-4 processes, 0-3 faults of every kind, some of them
+    at the same moment."""
     r = random.Random(seed)
     procs = r.choice((2, 3, 3, 4))
     senders = r.choice((1, 1, 2))
@@ -169,6 +170,7 @@ def generate(seed: int) -> NetScenario:
                                 extra=round(r.uniform(0.005, 0.2), 4)))
         else:
             faults.append(Fault("cut", at, round(r.uniform(0.01, 0.4), 4), r.choice(names)))
+    faults = _coincide(r, faults)
     topics = r.sample(SUB_TOPICS, r.randint(2, 4))
     return NetScenario(
         seed=seed,
@@ -183,3 +185,18 @@ def generate(seed: int) -> NetScenario:
         drop_rate=r.choice((0.0, 0.0, 0.01, 0.05)),
         faults=tuple(faults),
     )
+
+
+def _coincide(r: random.Random, faults: list[Fault]) -> list[Fault]:
+    """Often let a replacement process start right at the server's restart (within 3 ms):
+    where its start position and the stream's loss race each other."""
+    restart = next((f for f in faults if f.kind == "restart"), None)
+    if restart is None or r.random() < 0.5:
+        return faults
+    out = []
+    for f in faults:
+        if f.kind == "kill" and f.rejoin and f.at <= restart.at:
+            delay = restart.at - f.at + r.uniform(-0.003, 0.003)
+            f = Fault("kill", f.at, round(max(0.0, delay), 4), f.proc, rejoin=True)
+        out.append(f)
+    return out

@@ -137,3 +137,20 @@ def test_a_message_reported_dropped_for_error_may_still_arrive_but_not_a_silent_
     assert {v.clause for v in found} == {"P4", "P6"}  # never added, yet received; unreported
     sender.insert(-3, {"ev": "drop", "msg": "p0/m0", "sub": None, "reason": "error"})
     assert check_processes(histories)[0] == []  # its last XADD's reply may have been lost
+
+
+@pytest.mark.spec("P1", "P7")
+def test_across_a_lost_stream_only_a_message_in_flight_then_has_no_judged_place(
+    tmp_path: Path,
+) -> None:
+    # p0 sends m0 and m1; m1 is published at 8-0, m0 (its first XADD's reply lost in the
+    # outage, added again) at 9-0; p1 read m0's first, lost, entry before m1
+    histories = _two(tmp_path, ["p0/m0", "p0/m1"])
+    p0 = histories[0].events
+    p0[3]["id"], p0[6]["id"] = "9-0", "8-0"
+    found, _ = check_processes(histories, lost_before=(7, 0))
+    assert [v.clause for v in found] == ["P1"]  # no reset reported: the order is judged
+    p0.insert(7, {"ev": "reset"})  # p0 noticed the loss after publishing both
+    histories[1].events.insert(3, {"ev": "reset"})
+    assert check_processes(histories, lost_before=(7, 0))[0] == []
+    assert [v.clause for v in check_processes(histories, lost_before=(10, 0))[0]] == ["P1"]
