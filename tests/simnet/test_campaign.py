@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from sim.net.__main__ import main
-from sim.net.campaign import MUTANT_SEEDS
+from sim.net.campaign import MUTANT_SEEDS, campaign
 from sim.net.run import CONTROLS, MUTANTS, TraceError, load_trace, replay, run
 from sim.net.scenario import KINDS, NetScenario, ScenarioError, generate
 
@@ -109,3 +109,18 @@ def test_a_trace_or_scenario_is_data_checked_field_by_field(
     assert main(["replay", str(bad)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.spec("P6")
+def test_a_failing_run_prints_a_replay_command_whose_trace_replays_exactly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines: list[str] = []
+    summary = campaign(range(1), controls=["ack-before-handling"], mutants=[], out=tmp_path,
+                       say=lines.append)
+    assert len(summary.failures) == 1 and not summary.ok
+    replay_line = next(line for line in lines if "replay:" in line)
+    path = replay_line.split("python -m sim.net replay ", 1)[1].split()[0]
+    assert "--seed 0 --broker ack-before-handling" in replay_line
+    assert main(["replay", path]) == 1  # the violation again, and the same run
+    assert "replayed exactly" in capsys.readouterr().out
