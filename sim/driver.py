@@ -26,7 +26,7 @@ from greenlet import GreenletExit
 
 from refimpl._seam import Platform
 from sim.adapters.base import Adapter, Session
-from sim.history import History, MessageInfo
+from sim.history import Event, History, MessageInfo, make_event
 from sim.oracle.progress import unresolved
 from sim.primitives import EPOCH, SimPlatform, SimThread
 from sim.scenario import (
@@ -48,6 +48,10 @@ __all__ = ["Env", "RealEnv", "RealRunError", "SimEnv", "play_real", "play_sim"]
 _SETTLE_TICK = 0.05  #: virtual seconds a settling driver lets pass before it looks again
 
 ThreadEnd = Callable[[str, "BaseException | None"], None]
+
+
+class Recorder(Protocol):
+    def __call__(self, kind: str, msg: int = -1, sub: int = -1, info: str = "") -> int: ...
 
 
 class Env(Protocol):
@@ -81,6 +85,11 @@ class Env(Protocol):
 
     def watch(self, on_end: ThreadEnd) -> None:
         """Call *on_end(name, exception or None)* when an implementation thread ends."""
+        ...
+
+    def recorder(self, history: History) -> Recorder:
+        """``record(kind, msg, sub, info)``: add an event to *history* atomically, stamped
+        with this clock and thread; returns its index."""
         ...
 
 
@@ -178,6 +187,22 @@ class SimEnv:
         assert isinstance(self.platform, _WatchedPlatform)
         self.platform.on_end = on_end
 
+    def recorder(self, history: History) -> Recorder:
+        # One thread runs at a time and recording adds no scheduling point: the event is
+        # appended straight away (the driver records several events per delivery).
+        sched = self.sched
+        events = history.events
+        append = events.append
+
+        def record(kind: str, msg: int = -1, sub: int = -1, info: str = "") -> int:
+            index = len(events)
+            current = sched.current
+            thread = current.id if current is not None else 0
+            append(make_event(Event, (index, sched.time, thread, kind, msg, sub, info)))
+            return index
+
+        return record
+
 
 class RealEnv:
     def __init__(self, scale: float = 0.01) -> None:
@@ -239,6 +264,18 @@ class RealEnv:
         raise; ``play_real`` installs a hook that reports them while the run lasts."""
         self.on_end = on_end
 
+    def recorder(self, history: History) -> Recorder:
+        lock = self._lock
+        now = self.now
+        thread = self.thread
+
+        def record(kind: str, msg: int = -1, sub: int = -1, info: str = "") -> int:
+            with lock:  # the index is the event's place in the one order of the run
+                history.add(now(), thread(), kind, msg, sub, info)
+                return len(history.events) - 1
+
+        return record
+
 
 class _HandlerError(RuntimeError):
     """What a scenario handler told to raise an ``Exception`` raises."""
@@ -286,13 +323,9 @@ class _Run:
         self.running = 0  # handlers between start and end
         self.busy: set[int] = set()  # roles with a plain subscribe or unsubscribe under way
         self.raised_on: set[int] = set()  # threads on which a scenario handler raised
+        #: ``record(kind, msg, sub, info)`` -> the event's index (``Env.recorder``)
+        self.record = env.recorder(self.history)
         env.watch(self.thread_ended)
-
-    def record(self, kind: str, msg: int = -1, sub: int = -1, info: str = "") -> int:
-        env = self.env
-        with env.atomic():
-            self.history.add(env.now(), env.thread(), kind, msg, sub, info)
-            return len(self.history.events) - 1
 
     def skip(self, what: str) -> None:
         """An operation the adapter cannot express: recorded as not exercised."""
