@@ -221,11 +221,27 @@ class Scheduler:
         self.log.append((me.id, kind))
         if steps > self.max_steps:
             self._abort(Livelock(f"no end after {self.max_steps} steps"), guard)
-        if len(self._runnable_ids) == 1:  # only this thread: no decision
+        ids = self._runnable_ids
+        if len(ids) == 1:  # only this thread: no decision
             return
-        nxt = self._decide(me.id)
-        if nxt is not me:
+        # ``_decide(me.id)`` and ``_switch_to``, written out for the common case
+        try:
+            chosen = self.strategy.choose(ids, me.id, steps)
+        except Exception as exc:
+            nxt = self._strategy_failed(exc)
+        else:
+            self.decisions.append(chosen)
+            if chosen == me.id:
+                return
+            self.preemptions += 1
+            nxt = self.threads[chosen] if chosen in ids else self._not_runnable(chosen)
+        if nxt is None or guard is not None:
             self._switch_to(nxt, guard)
+            return
+        self.current = nxt
+        nxt.glet.switch()  # type: ignore[union-attr]  # every spawned thread has one
+        if self._tearing_down:
+            raise _Teardown
 
     def block(self, what: str, deadline: float | None = None) -> bool:
         """Block the current thread until ``wake`` (True) or *deadline* (False)."""
@@ -355,18 +371,28 @@ class Scheduler:
         ids = self._runnable_ids
         try:
             chosen = self.strategy.choose(ids, current, self.steps)
-        except ExecutionAborted as exc:  # e.g. a diverged replay: end the run like a deadlock,
-            self.error = exc  # never raise into the program (its `except Exception` would
-            return None  # swallow it and carry on)
-        except Exception as exc:  # a broken strategy, likewise
-            self.failure = exc
-            return None
+        except Exception as exc:
+            return self._strategy_failed(exc)
         self.decisions.append(chosen)
         if current is not None and chosen != current:
             self.preemptions += 1
         if chosen in ids:
             return self.threads[chosen]  # thread ids are indices into self.threads
-        self.failure = ValueError(f"strategy chose thread {chosen}, not runnable: {list(ids)}")
+        return self._not_runnable(chosen)
+
+    def _strategy_failed(self, exc: Exception) -> VThread | None:
+        """The strategy raised: end the run (None), never raise into the program (its
+        ``except Exception`` would swallow it and carry on)."""
+        if isinstance(exc, ExecutionAborted):  # e.g. a diverged replay: like a deadlock
+            self.error = exc
+        else:  # a broken strategy
+            self.failure = exc
+        return None
+
+    def _not_runnable(self, chosen: int) -> VThread | None:
+        """The strategy chose a thread that cannot run: end the run (None)."""
+        ids = list(self._runnable_ids)
+        self.failure = ValueError(f"strategy chose thread {chosen}, not runnable: {ids}")
         return None
 
     def _teardown(self) -> None:
