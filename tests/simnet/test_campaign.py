@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from sim.net.__main__ import main
-from sim.net.campaign import MUTANT_SEEDS
+from sim.net.campaign import MUTANT_SEEDS, campaign
 from sim.net.run import CONTROLS, MUTANTS, TraceError, load_trace, replay, run
 from sim.net.scenario import KINDS, NetScenario, ScenarioError, generate
 
@@ -109,3 +109,39 @@ def test_a_trace_or_scenario_is_data_checked_field_by_field(
     assert main(["replay", str(bad)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.spec("P6")
+def test_a_failing_run_prints_a_replay_command_whose_trace_replays_exactly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lines: list[str] = []
+    summary = campaign(range(1), controls=["ack-before-handling"], mutants=[], out=tmp_path,
+                       say=lines.append)
+    assert len(summary.failures) == 1 and not summary.ok
+    replay_line = next(line for line in lines if "replay:" in line)
+    path = replay_line.split("python -m sim.net replay ", 1)[1].split()[0]
+    assert "--seed 0 --broker ack-before-handling" in replay_line
+    assert main(["replay", path]) == 1  # the violation again, and the same run
+    assert "replayed exactly" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("k", [0, 12, 18, 25])
+@pytest.mark.spec("P2", "P7")
+def test_a_process_replacing_a_killed_one_right_at_a_volatile_restart_is_judged_fairly(
+    k: int,
+) -> None:
+    """Regression: these flagged false P2 alarms -- a process whose start() ended on the
+    restarted server was owed the lost stream's entries (some had their first contact, or
+    their first XREVRANGE, on the old server and then started over on the new one)."""
+    scenario = NetScenario.from_json({
+        "seed": k, "procs": 3, "sends": 15, "pause": 0.005, "latency": 0.001,
+        "faults": [
+            {"kind": "kill", "at": 0.02, "seconds": 0.03 - k * 0.0001, "proc": "p0",
+             "rejoin": True},
+            {"kind": "restart", "at": 0.05, "seconds": 0.02, "persist": False},
+        ],
+    })
+    outcome = run(scenario)
+    assert not outcome.failed, outcome.headline()
+    assert '"proc":"p0.1"' in outcome.trace and '"ev":"reset"' in outcome.trace
