@@ -149,20 +149,22 @@ class SimQueue:
     def get(self, timeout: float | None = None) -> Any:
         sched = self._sched
         sched.point(self._get)
-        me = sched.current
-        assert me is not None
-        deadline = None if timeout is None else sched.time + max(0.0, timeout)
-        while not self._items:
-            if timeout is not None and timeout <= 0:
-                raise Empty
-            self._getters.append(me)
-            if not sched.block(self.label, deadline):
-                if me in self._getters:
-                    self._getters.remove(me)
-                if not self._items:
+        items = self._items
+        if not items:  # wait (the deadline is worked out only then)
+            me = sched.current
+            assert me is not None
+            deadline = None if timeout is None else sched.time + max(0.0, timeout)
+            while not items:
+                if timeout is not None and timeout <= 0:
                     raise Empty
-        item = self._items.popleft()
-        if self._items and self._getters:  # pass the baton: more items, more getters
+                self._getters.append(me)
+                if not sched.block(self.label, deadline):
+                    if me in self._getters:
+                        self._getters.remove(me)
+                    if not items:
+                        raise Empty
+        item = items.popleft()
+        if items and self._getters:  # pass the baton: more items, more getters
             sched.wake(self._getters.popleft())
         return item
 
