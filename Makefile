@@ -82,8 +82,8 @@ conform: $(STAMP)
 	    --trace-dir conformance/traces > conformance/mutant-$$m.txt; \
 	  s=$$?; head -1 conformance/mutant-$$m.txt; test $$s -eq 1 || exit 1; done
 
-bench: $(STAMP)
-	$(PY) -m pip install --quiet -e '.[test,dev,lona,bench]'
+bench: $(STAMP) redis-server
+	$(PY) -m pip install --quiet -e '.[test,dev,lona,redis,bench]'
 	$(PY) -m bench
 
 ## Lona 1.16.2's own channel tests, unmodified, on refimpl (through refimpl.lona), plus the chat
