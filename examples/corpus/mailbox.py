@@ -11,6 +11,7 @@ about to run, and nothing of that subscription starts once it returned.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import queue
@@ -138,10 +139,8 @@ class Hub:
         self._notice("lona.channels.unsubscribe", channel.topic)
 
     def _notice(self, topic: str, about: str) -> None:
-        with self._lock:
-            if self._state != "open" and not self._handling():
-                return  # nobody could send it now: no notice while closing or closed
-        self.publish(topic, {"topic": about}, local=True)
+        with contextlib.suppress(HubClosed):  # nobody could send now: no notice while closing
+            self.publish(topic, {"topic": about}, local=True)
 
     # sending ---------------------------------------------------------------------------------
     def publish(
