@@ -26,6 +26,11 @@ class Entry:
     expect: frozenset[str]  #: the clauses its bug breaks; empty: a control, must conform
     what: str
 
+    @property
+    def design(self) -> str:
+        """The correct design the bug was planted in (its control)."""
+        return self.name.split("_", 1)[0]
+
 
 def _bug(name: str, clauses: str, what: str) -> Entry:
     return Entry(name, frozenset(clauses.split()), what)
@@ -38,9 +43,9 @@ CORPUS: tuple[Entry, ...] = (
     _bug("pollpool_out_of_order", "O2", "(a) brokers commit out of send order"),
     _bug("pollpool_stranding", "S2", "(b) shutdown strands non-droppable mail"),
     _bug("mailbox_leaves_queued", "W3", "(c) queued deliveries start after unsubscribe()"),
-    _bug("relay_copy_outside_lock", "W1 W2 D2", "(d) registry copy built outside the lock"),
+    _bug("relay_copy_outside_lock", "W1 W2 D2 S2", "(d) registry copy built outside the lock"),
     _bug("mailbox_naive_clock", "V2", "(e) aware expiry vs naive now(): the dispatcher dies"),
-    _bug("relay_lost_wakeup", "W1 D2 S1", "(f) lost wake-up: ready deque checked unlocked"),
+    _bug("relay_lost_wakeup", "W1 D2 S1 S2", "(f) lost wake-up: ready deque checked unlocked"),
     _bug("pollpool_channel_handler", "W2", "(g) re-subscribed channel runs old mail, new handler"),
 )
 

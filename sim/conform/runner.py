@@ -50,7 +50,7 @@ _PAIRS = (
     ("shutdown_call", ("shutdown_ret",), "shutdown()"),
     ("settle_call", ("settle_ret",), "settle()"),
     ("send_call", ("send_ret", "send_err"), "send()"),
-    ("sub_call", ("sub_ret",), "subscribe()"),
+    ("sub_call", ("sub_ret", "sub_err"), "subscribe()"),  # a raising subscribe() returned
     ("unsub_call", ("unsub_ret",), "unsubscribe()"),
     ("start", ("end",), "a handler"),
 )
