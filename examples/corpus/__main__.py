@@ -1,7 +1,7 @@
 """``python -m examples.corpus [NAME ...]``: ``python -m sim conform`` at its default budget on
 every corpus implementation (or the ones named), each in its own process, and a table of
 verdicts with wall and CPU (user + system) time. Exit 1 if any verdict is not the expected one:
-a control reported violated, a planted bug not found on its clauses, or found on others too.
+a control reported violated, or a planted bug not found on any of its clauses.
 """
 
 from __future__ import annotations
@@ -24,12 +24,15 @@ def _cpu() -> float:
 
 
 def verdict(entry: Entry, violated: set[str]) -> str:
-    """ "ok" when the report is what the entry expects, else what is wrong with it."""
+    """What is wrong with the report, or "ok". A bug found on its clauses and on others too is
+    "ok, also ...": the others are printed, so a symptom reported beside the cause stays
+    visible, but the bug was found."""
     if not entry.expect:
         return "ok" if not violated else "FALSE ALARM"
     if not violated & entry.expect:
         return "MISSED"
-    return "ok" if violated <= entry.expect else "ALSO " + " ".join(sorted(violated - entry.expect))
+    also = " ".join(sorted(violated - entry.expect))
+    return f"ok, also {also}" if also else "ok"
 
 
 def run(entry: Entry, out: Path, extra: list[str]) -> tuple[str, set[str], float, float]:
@@ -59,7 +62,7 @@ def main(argv: list[str]) -> int:
     bad = 0
     for entry in entries:
         result, violated, wall, cpu = run(entry, out, extra)
-        bad += result != "ok"
+        bad += not result.startswith("ok")
         expected = " ".join(sorted(entry.expect)) or "conforms"
         found = " ".join(sorted(violated)) or "conforms"
         print(
