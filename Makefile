@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SEEDS ?= 0..39999
 
-.PHONY: sim test browser redis-server lint typecheck coverage mutants conform conform-corpus bench lona-compat chromium clean
+.PHONY: sim sim-net test browser redis-server lint typecheck coverage mutants conform conform-corpus bench lona-compat chromium clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,6 +17,14 @@ $(STAMP): pyproject.toml
 ## run; the range is printed, and every failure prints the command that replays it).
 sim: $(STAMP)
 	$(PY) -m sim campaign --seeds $(SEEDS) --fresh
+
+## The simulated fault campaign of the networked broker (issue 15, spec section 20): several
+## processes on a simulated stream server, with connection cuts and delays, process kills and
+## server restarts, three correct brokers on every seed and each broker mutant until caught.
+## Failing traces go to .simnet/; each failure prints its one-line replay command.
+NET_SEEDS ?= 0:300
+sim-net: $(STAMP)
+	$(PY) -m sim.net campaign --seeds $(NET_SEEDS) --out .simnet
 
 ## The whole test suite, in parallel, with the derandomised CI Hypothesis profile.
 test: $(STAMP) browser redis-server

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.explore import RunResult, RunSpec, run_one
+from sim.runs import named_clause
 
 __all__ = ["MutantReport", "hunt", "main", "table"]
 
@@ -68,7 +69,9 @@ def hunt(name: str, budget: int = 400, trace_dir: Path | None = None) -> MutantR
             if result.failed:
                 report.schedules[strategy] = seed + 1
                 if not report.replay:
-                    report.caught_by = tuple(sorted({v["clause"] for v in result.violations}))
+                    named = named_clause(result.error)  # a harness check naming its clause
+                    clauses = {v["clause"] for v in result.violations}
+                    report.caught_by = tuple(sorted(clauses | ({named} if named else set())))
                     report.status = result.status
                     report.replay = result.replay_command()
                     report.rerun = result.spec.command()

@@ -5,6 +5,7 @@ run into a verdict and a file the same way, so the way lives here once:
 
 * ``MAX_STEPS``: the step limit of a simulated run (beyond it: livelock), defined by
   the scheduler that enforces it;
+* ``named_clause``: the clause a harness check's error names ("... (E1)");
 * ``judge``: a trace's outcome: the execution's own status (deadlock, livelock, error),
   else the oracle's verdict;
 * ``save_trace``: write a trace under a directory, named by the caller or by its content;
@@ -16,6 +17,7 @@ run into a verdict and a file the same way, so the way lives here once:
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,7 @@ __all__ = [
     "REAL_TOLERANCE",
     "RealRun",
     "judge",
+    "named_clause",
     "resolve",
     "run_real",
     "save_trace",
@@ -54,6 +57,15 @@ def judge(history: History, sched: Scheduler | None, error: BaseException | None
     else:
         status = "ok" if verdict.ok else "violation"
     return {"status": status, "violations": [v.to_json() for v in verdict.violations]}
+
+
+_CLAUSE_TAG = re.compile(r"\(([A-Z]\d+)\)\s*$")
+
+
+def named_clause(error: str) -> str | None:
+    """The clause an error names at its end, as the harness's own checks do ("... (T1)")."""
+    match = _CLAUSE_TAG.search(error)
+    return match.group(1) if match else None
 
 
 def save_trace(trace: Trace, directory: str | Path, name: str = "", prefix: str = "") -> Path:

@@ -10,7 +10,6 @@ thread joined with a wall-clock bound; a play that does not finish becomes a
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from sim.adapters import load_adapter
 from sim.history import History
 from sim.lines.plan import plan_run
 from sim.oracle import check
-from sim.runs import judge
+from sim.runs import judge, named_clause
 from sim.scenario import Scenario
 from sim.trace import Trace, record
 
@@ -96,15 +95,6 @@ def open_calls(history: History) -> list[str]:
             call, _ = ends[e.kind]
             pending.pop((call, e.thread if call != "start" else -1, e.msg, e.sub), None)
     return [name for _, name in sorted(pending.values())]
-
-
-_CLAUSE_TAG = re.compile(r"\(([A-Z]\d+)\)\s*$")
-
-
-def named_clause(error: str) -> str | None:
-    """The clause an error names at its end, as the harness's own checks do ("... (T1)")."""
-    match = _CLAUSE_TAG.search(error)
-    return match.group(1) if match else None
 
 
 def liveness(history: History, bound: str, where: str, after: str = "") -> tuple[str, str]:

@@ -23,6 +23,7 @@ from refimpl import Runtime
 from sim.adapters.refimpl_adapter import RefimplAdapter
 from sim.conform.probes import handler_error_scenario
 from sim.mutants.copies import DeepCopyRuntime, NoSendCopyRuntime, SharedSubscriberCopyRuntime
+from sim.mutants.drops import BacklogShedAsErrorRuntime
 from sim.mutants.expiry import (
     BatchExpiryCheckRuntime,
     ExpiredDropUnreportedRuntime,
@@ -319,6 +320,14 @@ _ALL = (
         "unsubscribe() only detaches the channel; the registry still routes to the subscription",
         UnsubscribeKeepsRoutingRuntime,
         _witness((_A,), (Unsubscribe(0), Send(0))),
+        1,
+    ),
+    Mutant(
+        "backlog_shed_as_error",
+        ("D2",),
+        "a task worker sheds a backlog and reports the lost deliveries as reason 'error'",
+        BacklogShedAsErrorRuntime,
+        _witness((_SLOW,), (Send(0), Send(0), Send(0)), workers=1),
         1,
     ),
     Mutant(

@@ -86,5 +86,6 @@ class NaiveExpiryKillsBrokerRuntime(SwapRuntime):
 
     def _deadline(self, expiry: object) -> datetime | None:
         if isinstance(expiry, datetime):
-            return expiry  # the bug: no normalisation at the call
+            # the bug: copied as a plain datetime but not normalised to aware UTC
+            return datetime.combine(expiry.date(), expiry.time(), expiry.tzinfo)
         return super()._deadline(expiry)

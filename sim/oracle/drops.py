@@ -1,9 +1,11 @@
 """Drop reports: each ``drop`` is judged by the rule of its reason, and indexed for loss.
 
 Known reasons: ``expired`` (E3, in ``expiry``), ``shutdown`` (S2/S3, in ``shutdown``),
-``unsubscribed`` (W3, in ``window``), and ``error`` (a payload whose copy failed, D2's
-one permitted error). [D2] any other reason. [D1] a drop of a pair, or of the whole
-message, that was also started.
+``unsubscribed`` (W3, in ``window``), and ``error``. D2 permits ``error`` only when
+something failed inside the implementation first (a payload's copy, a custom ``run()``,
+the threads' start): the history must show that failure as a ``fault`` before the drop,
+or the drop is [D2] a loss blamed on an error that never happened. [D2] any other
+reason. [D1] a drop of a pair, or of the whole message, that was also started.
 """
 
 from __future__ import annotations
@@ -62,7 +64,17 @@ def check_drops(
             shutdown.check_shutdown_drop(ix, found, i, where)
         elif reason == "unsubscribed":
             window.check_unsubscribed_drop(ix, found, i)
-        elif reason != "error":
+        elif reason == "error":
+            if not ix.faults or ix.faults[0] > i:
+                found.add(
+                    "D2",
+                    m,
+                    s,
+                    (i,),
+                    f"message {m} was dropped {where} with reason 'error', but nothing had "
+                    "failed inside the implementation before it (no fault in the history)",
+                )
+        else:
             found.add(
                 "D2",
                 m,

@@ -12,14 +12,22 @@ Events: ``begin``; ``sub_call``/``sub_ret``/``unsub_call``/``unsub_ret`` (``sub`
 
 Rules (spec section 20):
 
-* [P1] per subscription, the non-local messages it starts have increasing entry ids.
+* [P1] per subscription, the non-local messages it starts have increasing entry ids; and
+  a local message whose ``send_ret`` its process recorded before the ``send_call`` of a
+  non-local one is not started after that non-local one by a subscription of the process.
 * [P2] MUST NOT: a start of a non-local message whose entry is at or before the
   subscription's ``sub_call`` position, or after its ``unsub_ret`` position. MUST: a
   published non-local message with a matching topic, entry after the ``sub_ret``
   position and at or before the ``unsub_call`` / ``shutdown_call`` position, in a
   process that reached ``shutdown_ret``, is started or reported dropped for it --
   unless the server lost the stream (``lost_before``: entries before that id) and
-  that process reported the ``reset`` (P7: the permitted, reported loss).
+  that process reported the ``reset`` or began after the loss (``began_after_loss``: the
+  stream it reads never held them) (P7: the permitted, reported loss).
+* [P8] a message its sender reported dropped (``error``) without publishing it may still
+  have an entry (the last ``XADD``'s reply was lost): it may be started, at no known place.
+* [P7] across a lost stream, a message whose sender sent it before reporting the reset
+  and published it at an entry after the loss may have had a first entry, lost, that some
+  processes read: its place in the order and the late bound of P2 are not judged.
 * [P3] a subscription starts a message twice.
 * [P4] a ``local`` message is published, or started in another process.
 * [P6] a process that reached ``shutdown_ret``: each non-local message it sent is
@@ -133,7 +141,10 @@ class _Sub:
 
 
 def check_processes(
-    histories: list[ProcessHistory], *, lost_before: StreamId | None = None
+    histories: list[ProcessHistory],
+    *,
+    lost_before: StreamId | None = None,
+    began_after_loss: frozenset[str] = frozenset(),
 ) -> tuple[list[Violation], dict[str, int]]:
     """The violations of the merged histories, and counts (``must``, ``delivered``, ...)."""
     found: list[Violation] = []
@@ -144,19 +155,33 @@ def check_processes(
     dropped: set[tuple[str, str | None]] = set()  # (msg, sub); sub None: the whole message
     subs: dict[str, _Sub] = {}
     finished: dict[str, StreamId] = {}  # process -> position at shutdown_call, if it returned
-    reset: set[str] = set()
+    reset: set[str] = set()  # processes that reported the lost stream
+    doubt: set[str] = set()  # messages that may have an entry other than the one known (P7, P8)
+    order: dict[str, int] = {}  # "send_call m" / "send_ret m" -> index in its process
     counts = {"must": 0, "excused": 0, "delivered": 0, "published": 0, "dropped": 0}
     for h in histories:
         shutdown_pos: StreamId | None = None
-        for e in h.events:
+        unsure: set[str] = set()  # sent, not yet published, when no reset was reported yet
+        for index, e in enumerate(h.events):
             ev = e["ev"]
+            if ev in ("send_call", "send_ret"):
+                order[f"{ev} {e['msg']}"] = index
             if ev == "send_call":
                 topic[e["msg"]], local[e["msg"]], sender[e["msg"]] = e["topic"], e["local"], h.name
+                if not e["local"]:
+                    unsure.add(e["msg"])
             elif ev == "publish":
                 entry[e["msg"]] = parse_id(e["id"])
                 counts["published"] += 1
+                if lost_before is not None and entry[e["msg"]] >= lost_before and (
+                    e["msg"] in unsure
+                ):
+                    doubt.add(e["msg"])  # its reset may come later in this history
+                unsure.discard(e["msg"])
             elif ev == "drop":
                 dropped.add((e["msg"], e["sub"]))
+                if e["sub"] is None and e["reason"] == "error":
+                    doubt.add(e["msg"])  # its last XADD may have been done, the reply lost (P8)
                 counts["dropped"] += 1
             elif ev == "sub_call":
                 subs[e["sub"]] = _Sub(h.name, e["topic"], parse_id(e["pos"]))
@@ -171,16 +196,20 @@ def check_processes(
                 counts["delivered"] += 1
             elif ev == "reset":
                 reset.add(h.name)
+                unsure.clear()
             elif ev == "shutdown_call":
                 shutdown_pos = parse_id(e["pos"])
             elif ev == "shutdown_ret" and shutdown_pos is not None:
                 finished[h.name] = shutdown_pos
+    killed = {h.name for h in histories if h.killed}
     for m, is_local in local.items():
         if is_local and m in entry:
             found.append(Violation("P4", f"local message {m} was added to the stream"))
-    killed = {h.name for h in histories if h.killed}
+    doubt = {m for m in doubt if m not in entry or sender[m] in reset or sender[m] in killed}
+    unaware = reset | began_after_loss  # never read the lost entries, and may say so
     for s, sub in sorted(subs.items()):
-        _check_starts(s, sub, local, sender, entry, killed, found)
+        _check_starts(s, sub, local, sender, entry, killed, doubt, found)
+        _check_local_first(s, sub, local, sender, order, found)
     for s, sub in sorted(subs.items()):
         if sub.proc not in finished or sub.ret is None:
             continue
@@ -190,7 +219,7 @@ def check_processes(
             if local[m] or not (sub.ret < sid <= upper) or not match(topic[m], sub.topic):
                 continue
             missing = m not in started and (m, s) not in dropped and (m, None) not in dropped
-            if lost_before is not None and sid < lost_before and sub.proc in reset:
+            if lost_before is not None and sid < lost_before and sub.proc in unaware:
                 counts["excused"] += missing  # lost with the stream, and reported (P7)
                 continue
             counts["must"] += 1
@@ -211,6 +240,7 @@ def _check_starts(
     sender: dict[str, str],
     entry: dict[str, StreamId],
     killed: set[str],
+    doubt: set[str],
     found: list[Violation],
 ) -> None:
     seen: set[str] = set()
@@ -225,10 +255,15 @@ def _check_starts(
                 found.append(Violation("P4", f"local message {m} reached {s} in another process"))
             continue
         sid = entry.get(m)
-        if sid is None and sender.get(m) in killed:
-            continue  # killed between its XADD and recording it: the entry id died with it
+        if sid is None and (sender.get(m) in killed or m in doubt):
+            continue  # killed between its XADD and recording it, or its XADD's reply was lost
         if sid is None:
             found.append(Violation("P4", f"{s} received {m}, which was never added to the stream"))
+            continue
+        if m in doubt:  # it may have been read at a first entry, lost with the stream (P7)
+            if sid <= sub.call:
+                found.append(Violation("P2", f"{s} received {m}, whose entry {_show(sid)} was "
+                                             f"read before it subscribed"))
             continue
         if last is not None and sid <= last[0]:
             found.append(Violation("P1", f"{s} received {m} (entry {_show(sid)}) after "
@@ -240,6 +275,33 @@ def _check_starts(
         if sub.unsub_ret is not None and sid > sub.unsub_ret:
             found.append(Violation("P2", f"{s} received {m} (entry {_show(sid)}), read after it "
                                          "unsubscribed"))
+
+
+def _check_local_first(
+    s: str,
+    sub: _Sub,
+    local: dict[str, bool],
+    sender: dict[str, str],
+    order: dict[str, int],
+    found: list[Violation],
+) -> None:
+    """P1: a local message sent (returned) before a non-local one of its process begins."""
+    started_remote: list[str] = []  # non-local messages of sub's own process started so far
+    for m in sub.starts:
+        if sender.get(m) != sub.proc:
+            continue
+        if not local.get(m, False):
+            started_remote.append(m)
+            continue
+        ret = order.get(f"send_ret {m}")
+        if ret is None:
+            continue
+        for r in started_remote:
+            if ret < order.get(f"send_call {r}", -1):
+                found.append(Violation("P1", f"{s} received the local {m} after {r}, a non-local "
+                                             f"message its process sent after {m}'s send() "
+                                             "returned"))
+                break
 
 
 def _show(sid: StreamId) -> str:

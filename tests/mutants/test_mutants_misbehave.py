@@ -313,6 +313,15 @@ def kept_caller_value(run: Run) -> str | None:
     return run.aborted if run.aborted.startswith("NotPlain") else None
 
 
+def error_drop_without_failure(run: Run) -> str | None:
+    """D2: a drop reported with reason ``error`` although no fault came before it."""
+    faults = [e.index for e in events(run.history, "fault")]
+    for e in events(run.history, "drop"):
+        if e.info == "error" and not any(f < e.index for f in faults):
+            return f"message {e.msg} dropped for subscription {e.sub} as 'error', nothing failed"
+    return None
+
+
 def both(*checks: Check) -> Check:
     def check(run: Run) -> str | None:
         found = [c(run) for c in checks]
@@ -323,6 +332,7 @@ def both(*checks: Check) -> Check:
 
 CHECKS: dict[str, Check] = {
     "accept_any_send_while_draining": accepted_while_draining,
+    "backlog_shed_as_error": error_drop_without_failure,
     "batch_expiry_check": started_expired,
     "regex_by_replacement": unmatched_delivery,
     "registry_race": either(silently_lost, delivered_outside_window),

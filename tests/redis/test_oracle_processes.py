@@ -81,3 +81,76 @@ def test_a_malformed_line_names_file_and_line_and_a_torn_one_after_a_kill_is_rea
     assert load_process(_write(tmp_path / "p0.jsonl", good, torn='{"ev"'), killed=True).events
     with pytest.raises(ProcessHistoryError, match="stream id"):
         load_process(_write(tmp_path / "p0.jsonl", [{"ev": "shutdown_call", "pos": "__import__"}]))
+
+
+def _own(tmp_path: Path, sends: list[tuple[str, bool]], starts: list[str]) -> list[Any]:
+    """p0 sends *sends* (name, local) in order and its own subscription s0 starts *starts*."""
+    p0: list[dict[str, Any]] = [
+        {"ev": "begin", "proc": "p0"},
+        {"ev": "sub_call", "sub": "p0/s0", "topic": "chat", "pos": "1-0"},
+        {"ev": "sub_ret", "sub": "p0/s0", "pos": "1-0"},
+    ]
+    for k, (m, is_local) in enumerate(sends):
+        p0 += [{"ev": "send_call", "msg": m, "topic": "chat", "local": is_local},
+               {"ev": "send_ret", "msg": m}]
+        if not is_local:
+            p0.append({"ev": "publish", "msg": m, "id": f"{5 + k}-0"})
+    p0 += [{"ev": "start", "msg": m, "sub": "p0/s0"} for m in starts]
+    p0 += [{"ev": "shutdown_call", "pos": "9-0"}, {"ev": "shutdown_ret"}]
+    return [load_process(_write(tmp_path / "p0.jsonl", p0))]
+
+
+@pytest.mark.spec("P1")
+def test_a_local_message_sent_first_is_started_first_but_not_the_other_way(
+    tmp_path: Path,
+) -> None:
+    local_then_remote = [("p0/m0", True), ("p0/m1", False)]
+    found, _ = check_processes(_own(tmp_path, local_then_remote, ["p0/m1", "p0/m0"]))
+    assert [v.clause for v in found] == ["P1"], found
+    assert check_processes(_own(tmp_path, local_then_remote, ["p0/m0", "p0/m1"]))[0] == []
+    # a local message sent after a non-local one may overtake it (no order that way)
+    remote_then_local = [("p0/m0", False), ("p0/m1", True)]
+    assert check_processes(_own(tmp_path, remote_then_local, ["p0/m1", "p0/m0"]))[0] == []
+
+
+@pytest.mark.spec("P2", "P7")
+def test_a_process_that_began_after_the_loss_is_not_owed_the_lost_entries(
+    tmp_path: Path,
+) -> None:
+    histories = _two(tmp_path, [])  # p1 never received m0 (5-0) nor m1 (6-0)
+    found, _ = check_processes(histories, lost_before=(7, 0))
+    assert {v.clause for v in found} == {"P2"}  # p1 reported nothing: it must have them
+    found, counts = check_processes(histories, lost_before=(7, 0),
+                                    began_after_loss=frozenset({"p1"}))
+    assert found == [] and counts["excused"] == 2
+
+
+@pytest.mark.spec("P4", "P8")
+def test_a_message_reported_dropped_for_error_may_still_arrive_but_not_a_silent_one(
+    tmp_path: Path,
+) -> None:
+    histories = _own(tmp_path, [("p0/m0", False)], [])
+    sender = histories[0].events
+    sender.remove({"ev": "publish", "msg": "p0/m0", "id": "5-0"})
+    sender.insert(-2, {"ev": "start", "msg": "p0/m0", "sub": "p0/s0"})
+    found, _ = check_processes(histories)
+    assert {v.clause for v in found} == {"P4", "P6"}  # never added, yet received; unreported
+    sender.insert(-3, {"ev": "drop", "msg": "p0/m0", "sub": None, "reason": "error"})
+    assert check_processes(histories)[0] == []  # its last XADD's reply may have been lost
+
+
+@pytest.mark.spec("P1", "P7")
+def test_across_a_lost_stream_only_a_message_in_flight_then_has_no_judged_place(
+    tmp_path: Path,
+) -> None:
+    # p0 sends m0 and m1; m1 is published at 8-0, m0 (its first XADD's reply lost in the
+    # outage, added again) at 9-0; p1 read m0's first, lost, entry before m1
+    histories = _two(tmp_path, ["p0/m0", "p0/m1"])
+    p0 = histories[0].events
+    p0[3]["id"], p0[6]["id"] = "9-0", "8-0"
+    found, _ = check_processes(histories, lost_before=(7, 0))
+    assert [v.clause for v in found] == ["P1"]  # no reset reported: the order is judged
+    p0.insert(7, {"ev": "reset"})  # p0 noticed the loss after publishing both
+    histories[1].events.insert(3, {"ev": "reset"})
+    assert check_processes(histories, lost_before=(7, 0))[0] == []
+    assert [v.clause for v in check_processes(histories, lost_before=(10, 0))[0]] == ["P1"]

@@ -68,7 +68,7 @@ def test_server_restart_resumes_from_the_last_position(
 def test_broker_mutants_are_caught(
     server: RedisServer, tmp_path: Path, mutant: str, fault: str, clause: str
 ) -> None:
-    outcome = run_workload(tmp_path, server, fault=fault, broker=f"tests.redis.mutants.{mutant}")
+    outcome = run_workload(tmp_path, server, fault=fault, broker=f"sim.net.mutants.{mutant}")
     assert clause in {v.clause for v in outcome.violations}, outcome.report(
         REPLAY.format(f"{mutant}")
     )

@@ -275,3 +275,29 @@ def test_the_clause_list_is_read_from_the_spec() -> None:
     assert list(CLAUSES) == [c for c in spec if c in CLAUSES]
     assert {"W3", "V1", "V2", "A2", "I1", "I2", "H1"} <= set(CLAUSES)
     assert list(check(B().h).clauses) == list(CLAUSES)
+
+
+# drops blamed on an error ------------------------------------------------------------------
+@pytest.mark.spec("D2")
+def test_an_error_drop_with_nothing_failed_before_it_is_a_loss() -> None:
+    b = B()
+    b.sub(0, "a")
+    b.send(0, "a")
+    drop = b.drop(0, 0, "error")
+    b.settle()
+    v = only(b.check())
+    assert (v.clause, v.msg, v.sub, v.witness) == ("D2", 0, 0, (drop,))
+    assert "nothing had failed" in v.text
+
+
+@pytest.mark.spec("D2", "V2")
+def test_an_error_drop_after_a_failure_inside_the_implementation_is_permitted() -> None:
+    b = B()
+    b.sub(0, "a")
+    b.send(0, "a")
+    b.ev("fault", info="ended:helper: the thread ended before shutdown() began", thread=20)
+    b.drop(0, 0, "error")  # what the failed thread had taken, reported (D2's error)
+    b.send(1, "a")
+    b.deliver(1, 0)  # and progress after it
+    b.settle()
+    assert "D2" not in {x.clause for x in b.check().violations}

@@ -1,6 +1,9 @@
-"""Mutants of the networked broker (spec P4, P6, P7): each must be caught by tests/redis.
+"""Mutants of the networked broker (spec P1, P2, P4, P6, P7): each must be caught.
 
-Selected per workload by their dotted path, as ``CHANNEL_MESSAGE_BROKER_CLASS``.
+Each plants one realistic bug in ``refimpl.redis_broker.RedisMessageBroker`` by
+subclassing it. The real-Redis workloads (``tests/redis``) select them by dotted path as
+``CHANNEL_MESSAGE_BROKER_CLASS``; the fault simulation (``sim.net``) loads this module as a
+private copy over the simulated client, by name (``sim.net.run.MUTANTS``).
 """
 
 from __future__ import annotations
@@ -67,3 +70,46 @@ class AckBeforeHandling(RedisMessageBroker):
 
     def publish(self, message: Any) -> None:
         self._later.append(message)
+
+
+class RemoteBeforeLocal(RedisMessageBroker):
+    """Routes a local message only behind the next message read from the stream (P1).
+
+    Batches routing by stream reads: a ``local=True`` message waits until a message read
+    back from the stream has been routed, then follows it. In the sender's process a
+    non-local message sent after a local one is then delivered first.
+    """
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self._locals: list[Any] = []
+
+    def run(self) -> None:
+        if self.runtime._state < State.CLOSING:
+            self.poll()
+        message = self.get_message()
+        if message.seq in self._remote:
+            self._remote.discard(message.seq)
+            self.route_here(message)
+            held, self._locals = self._locals, []
+            for local in held:
+                self.route_here(local)
+        elif message.local:
+            self._locals.append(message)
+        else:
+            self.publish(message)
+
+
+class SilentReset(RedisMessageBroker):
+    """Takes the new epoch of a server that lost the stream without reporting it (P7)."""
+
+    def _check_epoch(self) -> None:
+        self.epoch = self._epoch()
+
+
+class BlindRetry(RedisMessageBroker):
+    """Retries an ``XADD`` without looking for the entry a lost reply may have added (P3):
+    the message gets two entries, and its sender names the second one (P1, P2)."""
+
+    def _find_own(self, seq: int) -> bytes | None:
+        return None
