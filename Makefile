@@ -87,8 +87,8 @@ conform: $(STAMP)
 conform-corpus: $(STAMP)
 	$(PY) -m examples.corpus
 
-bench: $(STAMP)
-	$(PY) -m pip install --quiet -e '.[test,dev,lona,bench]'
+bench: $(STAMP) redis-server
+	$(PY) -m pip install --quiet -e '.[test,dev,lona,redis,bench]'
 	$(PY) -m bench
 
 ## Lona 1.16.2's own channel tests, unmodified, on refimpl (through refimpl.lona), plus the chat

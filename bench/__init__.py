@@ -15,7 +15,9 @@ Measurements, one module each (the ``--only`` names):
 * ``oracle`` (``bench.oracle_speed``): history events checked per second;
 * ``mutants`` (``bench.bugfinding``): schedules and seconds to each mutant's first counterexample;
 * ``reorder`` (``bench.reorder``): a two-worker reordering bug, this harness vs frontrun 0.7;
-* ``memory`` (``bench.memory``): resident memory through 1,000,000 messages and 1,000 seeds.
+* ``memory`` (``bench.memory``): resident memory through 1,000,000 messages and 1,000 seeds;
+* ``redis`` (``bench.redis_fanout``): fan-out across 1, 2, 4 processes through one Redis server,
+  refimpl's networked broker vs raw redis-py streams and pub/sub (throughput, p50/p99 latency).
 
 Every figure is reported with its peer's figure, the ratio, the target and whether it
 was met; a missed target is printed as NOT MET. No figure here is a pass/fail test:

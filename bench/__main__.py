@@ -25,6 +25,7 @@ from bench import (
     long_topics,
     memory,
     oracle_speed,
+    redis_fanout,
     reorder,
     scaling,
     send_cost,
@@ -50,6 +51,7 @@ MEASURES: dict[str, Callable[[bool], Measurement]] = {
     memory.NAME: memory.run,
     scaling.NAME: scaling.run,
     long_topics.NAME: long_topics.run,
+    redis_fanout.NAME: redis_fanout.run,
 }
 
 RESULTS = Path(__file__).resolve().parent / "results"

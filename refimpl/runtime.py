@@ -414,8 +414,7 @@ class Runtime:
     def _subscribe(self, channel: Channel, handler: Callable[[Message], Any]) -> None:
         check_handler(handler)
         with self._send_lock:
-            if channel._sub is not None:
-                raise RuntimeError("channel is already subscribed")
+            self._claim(channel)
             # live from the next send on (W1): its window starts at the next seq
             sub = Subscription(self._next_sub_id, channel, handler, self._seq)
             self._next_sub_id += 1
@@ -424,6 +423,13 @@ class Runtime:
                 self._registry.add(sub)
         logger.debug("subscribed %r", channel)
         self._send(SUBSCRIBE_TOPIC, {"topic": channel.topic}, None, True, False, internal=True)
+
+    def _claim(self, channel: Channel) -> None:
+        """Under ``_send_lock``, in ``subscribe()``: RuntimeError if *channel* is already
+        subscribed (A2). Asked and acted on under one lock, so two threads subscribing one
+        channel object cannot both pass it."""
+        if channel._sub is not None:
+            raise RuntimeError("channel is already subscribed")
 
     def _unsubscribe(self, channel: Channel) -> None:
         with self._send_lock:

@@ -80,7 +80,20 @@ def _ended(channel: Channel) -> Subscription:
     return sub
 
 
-class Worker:
+class _RunsOnceBuilt(type):
+    """Hands a worker made for a Lona server's executor to it only once its whole
+    ``__init__`` has run: a subclass that sets itself up after ``super().__init__()``
+    (``RedisMessageBroker`` does) must not see ``run()`` called before it is ready."""
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        worker = super().__call__(*args, **kwargs)
+        executor = worker.__dict__.pop("_executor", None)
+        if executor is not None:
+            worker.runtime._adopt(worker, executor)
+        return worker
+
+
+class Worker(metaclass=_RunsOnceBuilt):
     """Base class of the broker and task-worker threads."""
 
     #: which queue this worker reads, ``"messages"`` or ``"ready"``; the shutdown sentinel
@@ -127,8 +140,8 @@ class Worker:
         self._done = 0  # deliveries finished for it since it was taken from the ready queue
         self._batch = runtime.settings.CHANNEL_TASK_BATCH
         self._checkpoint = runtime.platform.checkpoint  # called twice per delivery
-        if executor is not None:
-            runtime._adopt(self, executor)
+        if executor is not None:  # adopted by the runtime once built (_RunsOnceBuilt)
+            self._executor = executor
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"

@@ -325,7 +325,8 @@ class _Run:
             # way then can only succeed after that one's unsubscribe() (A2)
             never = len(self.history.events) + 1
             at_send = [
-                s for s in before
+                s
+                for s in before
                 if self.returned_at.get(s, never) < sent < self.unsub_at.get(s, never)
             ]
             if at_send:
@@ -431,10 +432,13 @@ class _Run:
         unsub = self.record("unsub_call", sub=sub)
         with self.env.atomic():
             self.unsub_at.setdefault(sub, unsub)
+        raised = ""
         try:
             session.unsubscribe(handle)
+        except Exception as exc:  # judged by the oracle (A2: never an error)
+            raised = f"raised {type(exc).__name__}"
         finally:
-            self.record("unsub_ret", sub=sub)
+            self.record("unsub_ret", sub=sub, info=raised)
             if not direct:
                 with self.env.atomic():
                     self.busy.discard(role)

@@ -15,7 +15,7 @@ kind               msg    sub    info
 ``sub_call``       -1     sub    the topic
 ``sub_ret``        -1     sub    ""
 ``unsub_call``     -1     sub    ""
-``unsub_ret``      -1     sub    ""
+``unsub_ret``      -1     sub    "", or ``raised <class name>``: unsubscribe() raised
 ``send_call``      msg    -1     the sender's topic
 ``send_ret``       msg    -1     the implementation's seq, or "" if it has none
 ``send_err``       msg    -1     the exception's class name

@@ -44,6 +44,7 @@ from sim.conform.probes import (
     probe_expiry,
     probe_handler_errors,
     probe_registry,
+    probe_same_object,
     probe_snapshot,
 )
 from sim.conform.report import ClauseResult, ConformanceReport, Counterexample, Explored
@@ -316,6 +317,14 @@ class _Conformance:
     def play(self) -> Play:
         return self.play_sim if self.simulated else self.play_real
 
+    def at_lines(self, seeds: int) -> tuple[Play, int, tuple[str, ...]]:
+        """(play, seeds, strategies) of a probe for races between two lines: with the
+        candidate's line points (race-directed, and the random walk at every line) where it
+        has them."""
+        if not self.line_points:
+            return self.play, seeds, ("random", "pct")
+        return partial(self.play_sim, lines=self.lines), seeds, ("race", "random")
+
     def note(self, run: Run, count: bool = True) -> None:
         """Account for one run: coverage, exploration, and its findings."""
         if run.mode == "skipped":
@@ -545,6 +554,7 @@ def conform(
     seeds = probe_seeds if simulated else max(1, probe_seeds // 3)
     findings, counted, runs = probe_matching(play)
     c.probe(ProbeResult(list(findings), counted, runs))
+    c.probe(probe_same_object(*c.at_lines(seeds)))  # first: W2's own case before W4's
     for probe in (
         probe_handler_errors,
         probe_snapshot,

@@ -62,8 +62,9 @@ _ROWS = (
         "oracle",
         "re-subscription of one channel object and two threads on one object (scenario "
         "format 2, adapters with `same-object`): a `sub_err` while the object was not "
-        "subscribed, or two subscribe() of one object that both returned with no unsubscribe "
-        "between. A `subscribe()`/`unsubscribe()` that never returns is a liveness finding",
+        "subscribed, two subscribe() of one object that both returned with no unsubscribe "
+        "between, or an unsubscribe() that raised; probe: two threads on one object at once. "
+        "A `subscribe()`/`unsubscribe()` that never returns is a liveness finding",
     ),
     Row("A3", "none", "attributes of the returned `Message`; only `seq` travels (O1)"),
     Row("A4", "none", "`get_channels()` is not in the adapter protocol"),

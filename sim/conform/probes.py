@@ -12,6 +12,15 @@ could have another cause:
 * ``probe_registry`` (W1, W2): several threads subscribe and unsubscribe different
   channels at once, then messages are sent: a registry change lost to a race shows as a
   subscription that receives nothing (W1) or an unsubscribed one that still receives (W2).
+* ``probe_same_object`` (A2, D1, W2, ...): two threads subscribe, unsubscribe, or subscribe
+  and unsubscribe *one* channel object at once, then messages are sent: a check-then-act
+  race in ``subscribe()``/``unsubscribe()`` shows as two registrations (A2, and D1 when the
+  object then receives each message twice), a lost or extra one (W1/W2), or an exception.
+  Played with line points where the candidate has them (race-directed, and the random walk
+  at every line): such a race often has no synchronisation between its two lines. The same
+  operations on two different objects are the control: what both show is not the race's.
+  Also a re-subscription of one object while its old subscription's deliveries are queued
+  (W2: the new handler must not run them; the control subscribes another object).
 * ``probe_droppable`` (S3): droppable and non-droppable messages, no shutdown; a
   droppable one lost or dropped while its non-droppable neighbours arrive is S3.
 * ``probe_draining_sends`` (S4): another thread sends while a shutdown drains a slow
@@ -26,7 +35,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sim.conform.runner import Run
 from sim.scenario import (
@@ -49,7 +58,9 @@ __all__ = [
     "probe_expiry",
     "probe_handler_errors",
     "probe_registry",
+    "probe_same_object",
     "probe_snapshot",
+    "same_object_scenarios",
 ]
 
 Play = Callable[[Scenario, str, int], Run]
@@ -100,6 +111,9 @@ def handler_error_scenario(raises: bool, workers: int, batch: int) -> Scenario:
     )
 
 
+#: what using one channel object twice can break: its subscriptions (A2), their deliveries
+#: (D1, W1, W2, W3, D2), or a worker (V2)
+_SAME_OBJECT = ("A2", "D1", "W1", "W2", "W3", "D2", "V2")
 _AFTER_RAISE = ("O2", "O3", "D1", "W1", "D2", "S1", "S2", "W2")
 
 
@@ -188,6 +202,83 @@ def probe_registry(play: Play, seeds: int) -> ProbeResult:
                 out.add(clause, f"registry changes made at once: {text}", run)
         if out.findings:
             return out
+    return out
+
+
+# same channel object ----------------------------------------------------------------------------
+#: what two threads do to one channel object (role 0) at once (scenario format 2)
+SAME_OBJECT_OPS: tuple[tuple[str, bool, tuple[Op, ...], tuple[Op, ...]], ...] = (
+    ("subscribe/subscribe", False, (Subscribe(0, True),), (Subscribe(0, True),)),
+    ("unsubscribe/unsubscribe", True, (Unsubscribe(0, True),), (Unsubscribe(0, True),)),
+    ("subscribe/unsubscribe", True, (Subscribe(0, True),), (Unsubscribe(0, True),)),
+    (
+        "unsubscribe+subscribe/subscribe",
+        True,
+        (Unsubscribe(0, True), Subscribe(0, True)),
+        (Subscribe(0, True),),
+    ),
+)
+
+
+def _on_role_1(ops: tuple[Op, ...]) -> tuple[Op, ...]:
+    """The same operations on role 1: another object of the same topic (the control)."""
+    return tuple(replace(op, channel=1) for op in ops)  # type: ignore[arg-type]
+
+
+def same_object_scenarios() -> list[tuple[str, Scenario, Scenario]]:
+    """(name, scenario, control) per kind of same-object use.
+
+    Concurrency: two threads on role 0 (the control: one on role 0, one on role 1), a third
+    thread sending on role 2 once they are done. Re-subscription: role 0's slow handler
+    has deliveries queued when the object unsubscribes and subscribes again with a new
+    handler (the control subscribes another object, role 1, instead).
+    """
+    out = []
+    sender: tuple[Op, ...] = (Advance(1.0), Send(2), Send(2), Settle())
+    for name, subscribed, first, second in SAME_OBJECT_OPS:
+        channels = (
+            ChannelSpec("o.a", subscribed=subscribed),
+            ChannelSpec("o.a", subscribed=subscribed),
+            ChannelSpec("o.a", subscribed=False),
+        )
+        scenario = Scenario(channels, (first, second, sender), brokers=1, workers=2)
+        out.append((name, scenario, replace(scenario, threads=(first, _on_role_1(second), sender))))
+    channels = (
+        ChannelSpec("o.a", sleep=1.0),
+        ChannelSpec("o.a", subscribed=False),
+        ChannelSpec("o.a", subscribed=False),
+    )
+
+    def again(role: int) -> tuple[Op, ...]:
+        return (Send(2), Send(2), Advance(0.5), Unsubscribe(0, True), Subscribe(role, True))
+
+    resubscribe = Scenario(channels, ((*again(0), Send(2), Settle()),), brokers=1, workers=1)
+    control = replace(resubscribe, threads=((*again(1), Send(2), Settle()),))
+    out.append(("re-subscribe with deliveries queued", resubscribe, control))
+    return out
+
+
+def probe_same_object(
+    play: Play, seeds: int, strategies: tuple[str, ...] = ("random", "pct")
+) -> ProbeResult:
+    """One channel object used twice: every clause a run breaks, unless its control breaks it.
+
+    *strategies*: ``("race", "random")`` with line points where the candidate has them.
+    """
+    out = ProbeResult()
+    for name, scenario, control in same_object_scenarios():
+        for strategy, seed in _schedules(seeds, strategies):
+            run = play(scenario, strategy, seed)
+            out.runs.append(run)
+            bad = {c: t for c, t in run.found.items() if c in _SAME_OBJECT}
+            if not bad:
+                continue
+            clean = play(control, strategy, seed)
+            out.runs.append(clean)
+            for clause, text in sorted(bad.items()):
+                if clause not in clean.found:  # else not the same object's: the control has it
+                    out.add(clause, f"{name} on one channel object: {text}", run)
+            break  # this use of one object broke something: on to the next
     return out
 
 

@@ -1,7 +1,8 @@
 """Minimal counterexamples: a smaller scenario, then the schedule with the fewest preemptions.
 
 ``shrink`` greedily applies the most drastic simplification that still breaks the
-clause on some schedule (a few seeds of each strategy): one thread fewer, a role no
+clause on some schedule (a few seeds of each strategy, race-directed too for a run with
+line points) without needing many more preemptions: one thread fewer, a role no
 operation uses removed (indices renumbered), one operation fewer, fewer broker and
 worker threads, a role's handler made plain, a send made plain. Then ``fewest``
 searches more schedules of the final scenario for the one with the fewest preemptions
@@ -104,11 +105,14 @@ def simpler(scenario: Scenario) -> list[Scenario]:
 
 
 def _strategies(run: Run) -> tuple[str, ...]:
-    """Random walk and PCT, and the strategy that found *run* (e.g. race-directed)."""
+    """Random walk and PCT, the strategy that found *run*, and race-directed PCT whenever
+    *run* had line points: a race between two lines needs few preemptions there, and a
+    shrinking step that happened to fail under the random walk must not lose it."""
     from sim.strategies import STRATEGIES as REGISTERED
 
     extra = (run.strategy,) if run.strategy in REGISTERED and run.strategy != "replay" else ()
-    return tuple(dict.fromkeys((*STRATEGIES, *extra)))
+    lines = run.trace is not None and run.trace.lines is not None and "race" in REGISTERED
+    return tuple(dict.fromkeys((*STRATEGIES, *extra, *(("race",) if lines else ()))))
 
 
 def _fails(
@@ -126,8 +130,16 @@ def _fails(
     return best
 
 
+def _slack(preemptions: int) -> int:
+    """The most preemptions a simpler scenario's failing schedule may need: a scenario one
+    operation smaller that fails only under hundreds of preemptions (say, without the sleep
+    that ordered a send after two subscribes) is harder to read, not easier."""
+    return max(2 * preemptions, preemptions + 10)
+
+
 def shrink(play: Play, run: Run, clause: str, seeds: int = 6, limit: int = 400) -> Run:
-    """Greedily simplify *run*'s scenario while *clause* still breaks on some schedule."""
+    """Greedily simplify *run*'s scenario while *clause* still breaks on some schedule that
+    needs not many more preemptions than the current one (``_slack``)."""
     tries = 0
     improved = True
     while improved and tries < limit:
@@ -135,7 +147,7 @@ def shrink(play: Play, run: Run, clause: str, seeds: int = 6, limit: int = 400) 
         for candidate in simpler(run.scenario):
             tries += 1
             found = _fails(play, candidate, clause, seeds, _strategies(run))
-            if found is not None:
+            if found is not None and found.preemptions <= _slack(run.preemptions):
                 run, improved = found, True
                 break
             if tries >= limit:

@@ -34,6 +34,7 @@ from sim.mutants.handlers import RequeueAtTailAfterRaiseRuntime, WorkerDiesOnErr
 from sim.mutants.index import SweepDropsPrefixRuntime, WindowOffByOneRuntime
 from sim.mutants.ordering import SharedTaskQueueRuntime, UnorderedCommitRuntime
 from sim.mutants.plain import RawExpiryRuntime, RawTopicRuntime
+from sim.mutants.races import CheckThenRegisterRuntime
 from sim.mutants.routing import (
     AsymmetricMatchRuntime,
     BrokerTimeRoutingRuntime,
@@ -81,9 +82,14 @@ class Mutant:
     runtime_class: type[Runtime]
     witness: Scenario  #: a small scenario on which the misbehaviour shows
     seeds_needed: int  #: RandomWalk seeds the direct check needed on ``witness`` (measured)
+    #: modules whose lines are scheduling points by default (a race between two lines)
+    preempt_lines: tuple[str, ...] = ()
 
     def adapter(self) -> RefimplAdapter:
-        return RefimplAdapter(self.runtime_class, name=f"mutant:{self.name}")
+        adapter = RefimplAdapter(self.runtime_class, name=f"mutant:{self.name}")
+        if self.preempt_lines:  # as an adapter opts in (sim.lines.plan.modules_for)
+            adapter.preempt_lines = self.preempt_lines  # type: ignore[attr-defined]
+        return adapter
 
 
 def _witness(
@@ -374,6 +380,21 @@ _ALL = (
         NaiveExpiryKillsBrokerRuntime,
         _witness((_A,), (Send(0, expiry=Expiry("naive", 5.0)), Send(0))),
         1,
+    ),
+    Mutant(
+        "check_then_register",
+        ("A2",),
+        "subscribe() checks and marks the channel object with no lock around both: two threads "
+        "register it twice",
+        CheckThenRegisterRuntime,
+        _witness(
+            (ChannelSpec("a", subscribed=False), ChannelSpec("a", subscribed=False)),
+            (Subscribe(0, direct=True),),
+            (Subscribe(0, direct=True),),
+            (Advance(1.0), Send(1)),
+        ),
+        1,
+        preempt_lines=("sim.mutants.races",),
     ),
     Mutant(
         "window_off_by_one",

@@ -6,6 +6,8 @@
 * [A2] a ``subscribe()`` that raised (``sub_err``) although its channel object could not
   have been subscribed at the time: no other subscription of the object had begun
   before the call returned and was still possibly active when the call began.
+* [A2] an ``unsubscribe()`` that raised (``unsub_ret`` info ``raised ...``): it ends the
+  current subscription, or is a no-op; it never fails.
 * [A2] two ``subscribe()`` calls of one channel object that both returned, with no
   unsubscribe of the object that could lie between them: a channel has one handler.
 """
@@ -33,6 +35,16 @@ def check_api(ix: HistoryIndex, found: Findings) -> None:
             (call, i),
             f"bad input {events[i].info!r} was accepted; it must raise at the call",
         )
+    for call, i in ix.unsub_rets.items():
+        if events[i].info.startswith("raised"):
+            found.add(
+                "A2",
+                -1,
+                events[call].sub,
+                (call, i),
+                f"unsubscribe() of {found.sub(events[call].sub)} {events[i].info}; it must end "
+                f"the subscription or be a no-op",
+            )
     if not ix.objects:
         return
     by_object: dict[int, list[SubWindow]] = {}

@@ -23,6 +23,7 @@ from bench import (
     memory,
     oracle_speed,
     profile_fanout,
+    redis_fanout,
     reorder,
     scaling,
     send_cost,
@@ -81,6 +82,7 @@ def test_registry_names_every_measurement_once() -> None:
         "memory",
         "scaling",
         "long_topics",
+        "redis",
     ]
 
 
@@ -219,6 +221,20 @@ def test_memory_tiny() -> None:
     samples = m.raw["runtime"]["samples"]
     assert [s["done"] for s in samples] == [100, 200]
     assert all(s["peak_mib"] >= s["rss_mib"] > 0 and s["blocks"] > 0 for s in samples)
+
+
+def test_redis_fanout_tiny() -> None:
+    # real processes on a real redis-server (make test installs it), at a tiny size
+    m = redis_fanout.measure(messages=30, paced=6, interval=0.002, processes=(2,), idle=5.0)
+    figures = check_measurement(m, "redis")
+    assert figures["redis.losses"].value == 0  # nothing lost, repeated or reordered (P1, P3)
+    assert "redis.deliveries_per_s_2" in figures
+    assert figures["redis.latency_p99"].peer == "redis-py XADD/XREAD"
+    assert [row[:2] for row in m.tables[0].rows] == [
+        [kind, 2] for kind in ("refimpl", "streams", "pubsub")
+    ]
+    for row in m.tables[0].rows:  # every kind delivered every message to every process
+        assert row[2] > 0 and row[5:] == [0, 0, 0], row
 
 
 def test_profile_fanout_tiny() -> None:

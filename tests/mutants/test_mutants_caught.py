@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from sim.mutants import MUTANTS
 from sim.mutation import hunt, table
+from tests.mutants import mutant_params
 
 BUDGET = 1000  #: seeds per strategy; registry_race (a rare race) needs about 730 (`make mutants`)
 
 
-@pytest.mark.parametrize("name", list(MUTANTS))
+@pytest.mark.parametrize("name", mutant_params())
 def test_mutant_is_caught(name: str, tmp_path: Path) -> None:
     report = hunt(name, BUDGET, tmp_path)
     assert report.caught, (

@@ -26,10 +26,13 @@ from sim.adapters.base import Adapter
 from sim.adapters.refimpl_adapter import NotPlain, RefimplAdapter
 from sim.driver import play_sim
 from sim.history import Event, History
+from sim.lines import LinePoints
+from sim.lines.tracer import LineTracer
 from sim.mutants import MUTANTS, Mutant
 from sim.scenario import Scenario
 from sim.scheduler import ExecutionAborted, Scheduler
 from sim.strategies.random_walk import RandomWalk
+from tests.mutants import mutant_params
 
 SEED_FLOOR = 30  #: the reference implementation is checked under at least this many seeds
 MAX_STEPS = 20_000  #: the witnesses are tiny; a mutant that hangs is cut off early
@@ -43,9 +46,11 @@ class Run:
     aborted: str  #: "" or the ExecutionAborted subclass's name (deadlock, livelock)
 
 
-def play(adapter: Adapter, scenario: Scenario, seed: int) -> Run:
+def play(adapter: Adapter, scenario: Scenario, seed: int, lines: tuple[str, ...] = ()) -> Run:
+    """*lines*: modules with a scheduling point before each line (a mutant's ``preempt_lines``)."""
+    tracer = LineTracer(LinePoints.of(lines)) if lines else None
     try:
-        history, sched = play_sim(scenario, adapter, RandomWalk(seed), MAX_STEPS)
+        history, sched = play_sim(scenario, adapter, RandomWalk(seed), MAX_STEPS, tracer)
     except (ExecutionAborted, NotPlain) as exc:
         return Run(exc.history, exc.scheduler, f"{type(exc).__name__}: {exc}")  # type: ignore[union-attr]
     return Run(history, sched, "")
@@ -279,6 +284,16 @@ def missing_subscribe_notice(run: Run) -> str | None:
     return None
 
 
+def subscribed_twice(run: Run) -> str | None:
+    """A2: two subscribe() calls of one channel object both returned, with no unsubscribe."""
+    h = run.history
+    if events(h, "unsub_call"):
+        return None
+    returned = [h.objects.get(e.sub, -1 - e.sub) for e in events(h, "sub_ret")]
+    twice = [obj for obj, n in Counter(returned).items() if n > 1]
+    return f"channel object {twice[0]} subscribed twice" if twice else None
+
+
 def worker_died_of(name: str) -> Check:
     """V2: a fault event: an implementation thread died of exception *name*."""
 
@@ -364,6 +379,7 @@ CHECKS: dict[str, Check] = {
     "resubscribe_runs_old_messages": delivered_outside_window,
     "internal_notices_removed": missing_subscribe_notice,
     "naive_expiry_kills_broker": both(worker_died_of("TypeError"), silently_lost),
+    "check_then_register": subscribed_twice,
 }
 
 
@@ -371,14 +387,10 @@ def first_misbehaving_seed(mutant: Mutant) -> tuple[int, str] | None:
     check = CHECKS[mutant.name]
     adapter = mutant.adapter()
     for seed in range(budget(mutant)):
-        found = check(play(adapter, mutant.witness, seed))
+        found = check(play(adapter, mutant.witness, seed, mutant.preempt_lines))
         if found is not None:
             return seed, found
     return None
-
-
-def by_mutant() -> list[object]:
-    return [pytest.param(n, marks=pytest.mark.spec(*m.clauses), id=n) for n, m in MUTANTS.items()]
 
 
 # the tests ----------------------------------------------------------------------------------
@@ -397,7 +409,7 @@ def test_registry_is_sorted_and_well_formed() -> None:
         assert mutant.adapter().name == f"mutant:{name}"
 
 
-@pytest.mark.parametrize("name", by_mutant())
+@pytest.mark.parametrize("name", mutant_params(spec=True))
 def test_mutant_misbehaves_on_its_witness(name: str) -> None:
     mutant = MUTANTS[name]
     found = first_misbehaving_seed(mutant)
@@ -406,12 +418,14 @@ def test_mutant_misbehaves_on_its_witness(name: str) -> None:
     assert what
 
 
-@pytest.mark.parametrize("name", by_mutant())
+@pytest.mark.parametrize("name", mutant_params(spec=True))
 def test_refimpl_does_not_misbehave_on_the_same_witness(name: str) -> None:
     mutant = MUTANTS[name]
     check = CHECKS[name]
     adapter = RefimplAdapter()
     for seed in range(budget(mutant)):
-        run = play(adapter, mutant.witness, seed)
+        run = play(
+            adapter, mutant.witness, seed, ("refimpl.runtime",) if mutant.preempt_lines else ()
+        )
         assert not run.aborted, f"refimpl aborted ({run.aborted}) with seed {seed}"
         assert check(run) is None, f"refimpl, seed {seed}: {check(run)}"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.redis.server import RedisServer
+from examples.redis_server import RedisServer
 
 
 @pytest.fixture(params=[False, True], ids=["volatile", "persistent"])

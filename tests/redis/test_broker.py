@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 import redis
 
+from examples.redis_server import RedisServer
 from refimpl import Channel, Message
 from refimpl.runtime import Runtime
-from tests.redis.server import RedisServer
 
 BROKER = "refimpl.redis_broker.RedisMessageBroker"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.redis.server import RedisServer
+from examples.redis_server import RedisServer
 from tests.redis.workload import Outcome, run_workload
 
 REPLAY = "pytest tests/redis/test_processes.py -k {}"

@@ -18,8 +18,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from examples.redis_server import RedisServer
 from sim.oracle.processes import ProcessHistory, Violation, check_processes, load_process
-from tests.redis.server import RedisServer
 
 ROOT = Path(__file__).resolve().parents[2]
 BROKER = "refimpl.redis_broker.RedisMessageBroker"

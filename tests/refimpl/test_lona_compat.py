@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -150,3 +151,30 @@ def test_the_script_runner_fails_in_one_line(args: list[str]) -> None:
         [sys.executable, "-m", "refimpl.lona", *args], capture_output=True, text=True, check=False
     )
     assert done.returncode == 2 and len(done.stderr.splitlines()) == 1 and not done.stdout
+
+
+@pytest.mark.spec("R2", "R4")
+def test_a_subclass_on_lonas_executor_runs_only_once_its_init_is_done() -> None:
+    # Lona's server builds its workers on its executor; a subclass that sets itself up
+    # after super().__init__() (as RedisMessageBroker does) must not see run() before.
+    rt = Runtime({"MAX_CHANNEL_MESSAGE_BROKER_THREADS": 1, "MAX_CHANNEL_TASK_WORKER_THREADS": 1})
+    server = SimpleNamespace(channel_runtime=rt)
+    early: list[str] = []
+
+    class SlowToBuild(MessageBroker):
+        def __init__(self, **kw: Any) -> None:
+            super().__init__(**kw)
+            time.sleep(0.2)  # the loop would call run() meanwhile, every 0.05 s
+            self.ready = True
+
+        def run(self) -> None:
+            if not getattr(self, "ready", False):
+                early.append("run() before __init__ returned")
+            super().run()
+
+    with ThreadPoolExecutor(2) as executor:
+        SlowToBuild(server=server, executor=executor, timeout=0.05)
+        TaskWorker(server=server, executor=executor, timeout=0.05)
+        time.sleep(0.1)
+        rt.shutdown()
+    assert not early

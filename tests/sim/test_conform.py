@@ -20,6 +20,7 @@ from sim.mutants import MUTANTS
 from sim.oracle import CLAUSES
 from sim.runs import judge
 from sim.trace import load, replay
+from tests.mutants import mutant_params
 
 HONEST = {"conforms", "not exercised", "not observable"}
 
@@ -52,10 +53,10 @@ def test_a_clause_no_run_exercised_is_not_exercised_never_conforms(tmp_path: Pat
 
 
 #: mutants whose bug needs a rarer scenario (first failing seed measured at 30-150 per strategy)
-RARE = {"expiry_strict_compare": 80, "resubscribe_runs_old_messages": 110, "unordered_commit": 80}
+RARE = {"expiry_strict_compare": 80, "unordered_commit": 80}
 
 
-@pytest.mark.parametrize("name", list(MUTANTS))
+@pytest.mark.parametrize("name", mutant_params())
 def test_each_mutant_is_reported_violating_a_clause_it_breaks(name: str, tmp_path: Path) -> None:
     mutant = MUTANTS[name]
     report = conform(
@@ -80,7 +81,7 @@ def test_each_mutant_is_reported_violating_a_clause_it_breaks(name: str, tmp_pat
         assert ce.readable.splitlines()[0].startswith(f"{trace.scenario['brokers']} broker")
 
 
-@pytest.mark.spec("T2", "S4", "E2", "H1", "O2")
+@pytest.mark.spec("T2", "S4", "E2", "H1", "O2", "W2", "A2")
 @pytest.mark.parametrize(
     ("name", "clause"),
     [
@@ -91,6 +92,8 @@ def test_each_mutant_is_reported_violating_a_clause_it_breaks(name: str, tmp_pat
         ("requeue_at_tail_after_raise", "O2"),
         ("asymmetric_match", "T5"),
         ("case_insensitive_match", "T3"),
+        ("resubscribe_runs_old_messages", "W2"),
+        pytest.param("check_then_register", "A2", marks=pytest.mark.settrace),
     ],
 )
 def test_the_probes_report_the_clause_itself(name: str, clause: str, tmp_path: Path) -> None:

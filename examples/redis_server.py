@@ -1,7 +1,10 @@
-"""A throwaway Redis server on a free loopback port, for the multi-process tests (spec P1-P8).
+"""A throwaway Redis server on a free loopback port (spec section 20, P1-P8).
 
-``make test`` installs Debian's ``redis-server``; ``CHANSPEC_REDIS_URL`` points the tests at
-an existing server instead (then the restart scenarios, which need to stop the server,
+One copy of the server-starting code for everything that needs a real server: the
+multi-process tests (``tests/redis``), the several-processes example
+(``examples.lona_cluster``) and ``make bench`` (``bench.redis_fanout``).
+``make test`` installs Debian's ``redis-server``; ``CHANSPEC_REDIS_URL`` points all of them
+at an existing server instead (then the restart scenarios, which need to stop the server,
 fail with a message saying so: they never skip).
 """
 
@@ -16,10 +19,10 @@ from pathlib import Path
 
 import redis
 
-__all__ = ["RedisServer"]
+__all__ = ["RedisServer", "free_port"]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -32,7 +35,7 @@ class RedisServer:
         self.directory = directory
         self.persist = persist
         self.external = os.environ.get("CHANSPEC_REDIS_URL", "")
-        self.port = 0 if self.external else _free_port()
+        self.port = 0 if self.external else free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -43,15 +46,26 @@ class RedisServer:
         if self.external:
             return self
         binary = shutil.which("redis-server")
-        assert binary, "redis-server is not installed: run `make test` (it installs it)"
+        if not binary:
+            raise RuntimeError("redis-server is not installed: `make redis-server` installs it")
         persistence = (
             ["--appendonly", "yes", "--appendfsync", "always", "--save", ""]
             if self.persist
             else ["--appendonly", "no", "--save", ""]
         )
         self.process = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir",
-             str(self.directory), "--protected-mode", "no", *persistence],
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.directory),
+                "--protected-mode",
+                "no",
+                *persistence,
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -62,10 +76,18 @@ class RedisServer:
                 client.ping()
                 break
             except redis.ConnectionError:
-                assert time.monotonic() < deadline, "redis-server did not start in 10 s"
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError(f"redis-server did not start on port {self.port}") from None
                 time.sleep(0.02)
         client.close()
         return self
+
+    def __enter__(self) -> RedisServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     def stop(self) -> None:
         if self.process is not None:
