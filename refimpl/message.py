@@ -176,13 +176,22 @@ class Message:
         """
         payload = self._payload
         if payload is not None:
-            data = shallow_copy(payload)
+            data = payload.copy() if type(payload) is dict else shallow_copy(payload)
         else:
             data = {} if self._snapshot is not None else shallow_copy(self.data)
-        message = owned_message(
-            self.topic, data, self.expiry, self.local, self.droppable, self.seq, self._clock
-        )
+        # ``owned_message`` written out: this runs once per delivery (the fan-out hot path)
+        message: Message = _new(Message)
+        message.topic = self.topic
+        message.data = data
+        message.expiry = self.expiry
+        message.local = self.local
+        message.droppable = self.droppable
+        message.seq = self.seq
+        message._clock = self._clock
+        message._dropped = False
         message._origin = self
+        message._payload = None
+        message._snapshot = None
         return message
 
     def _copy_or_bare(self) -> Message:

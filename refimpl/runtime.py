@@ -532,27 +532,30 @@ class Runtime:
         with self._lock:
             for message, deliveries in routed:
                 self._commit_locked(message, deliveries)
+            # only the last commit can have made the runtime idle: seq order (O1)
+            self._finish_locked(0)
 
     def _commit_locked(
         self, message: Message, deliveries: list[tuple[Subscription, Message]]
     ) -> None:
         """Append a message's deliveries to the mailboxes, in ``seq`` order (spec O2)."""
         self._await_turn(message)
-        self._emit("route", message, None, str(len(deliveries)))
+        if self._observer is not None:
+            self._emit("route", message, None, str(len(deliveries)))
+        schedule = self._schedule_locked
         for sub, routed in deliveries:
-            if not sub.active:
+            if sub.active:
+                sub.mailbox.append(routed)
+                self._inflight += 1
+                schedule(sub)
+            else:
                 self._drop(routed._copy_or_bare(), sub.channel, "unsubscribed")
-                continue
-            sub.mailbox.append(routed)
-            self._inflight += 1
-            self._schedule_locked(sub)
         self._next_route += 1
         if self._registry.sweepable(self._next_route):
             with self._index_lock:
                 self._registry.sweep(self._next_route)
         if self._turn_waiters:
             self._turn.notify_all()
-        self._finish_locked(0)
 
     def _await_turn(self, message: Message) -> None:
         """Wait, under ``_lock``, until *message* is the next to commit (the seq turnstile)."""

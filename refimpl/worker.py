@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from inspect import iscoroutine
 from logging import ERROR, getLogger
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from refimpl._safe import log_safely, safe_repr
 from refimpl._seam import Empty
@@ -34,7 +34,15 @@ if TYPE_CHECKING:
 
 __all__ = ["MessageBroker", "Task", "TaskWorker", "Worker"]
 
+#: the methods a task worker's ``run()`` / a broker's ``run()`` calls that a subclass may
+#: override; a class that overrides none of them runs the lean path (``Worker._lean_run``)
+_TASK_HOOKS = ("run", "get_task", "copy_for_subscriber", "drop_reason", "handler_of", "_finish")
+_BROKER_HOOKS = ("run", "get_message", "get_channels", "schedule_task", "_owns", "_finish")
+
 logger = getLogger("refimpl.channels")
+
+
+_new = object.__new__
 
 
 class _RoleError(TypeError):
@@ -78,6 +86,24 @@ def _ended(channel: Channel) -> Subscription:
     sub = Subscription(-1, channel, print)
     sub.active = False
     return sub
+
+
+def _drop_reason(rt: Runtime, message: Message, sub: Subscription) -> str | None:
+    """``Worker.drop_reason``: why a delivery must not run now, or None (S3, E2, W3)."""
+    if message.droppable and rt._state >= State.CLOSING:
+        return "shutdown"
+    if rt._exiting:
+        return "exit"
+    if message.expiry is not None and message.expiry <= rt._now():
+        return "expired"
+    if not sub.active:
+        return "unsubscribed"
+    return None
+
+
+def _standard(cls: type, base: type, hooks: tuple[str, ...]) -> bool:
+    """Whether *cls* inherits every one of *hooks* from *base* unchanged."""
+    return all(getattr(cls, h) is getattr(base, h) for h in hooks)
 
 
 class _RunsOnceBuilt(type):
@@ -254,20 +280,7 @@ class Worker(metaclass=_RunsOnceBuilt):
         try:
             message = self.copy_for_subscriber(origin)
         except BaseException as exc:  # a failing __copy__, even KeyboardInterrupt (D2, V2)
-            if isinstance(exc, rt.platform.thread_exit):
-                raise
-            message = origin._bare_copy()
-            self._task = Task(sub.channel, message, sub)
-            log_safely(
-                logger,
-                ERROR,
-                "could not copy %s for %s; the delivery is dropped",
-                origin,
-                sub.channel,
-                exc_info=exc,
-            )
-            rt._drop(message, sub.channel, "error")
-            raise Empty from None
+            self._copy_failed(origin, sub, exc)
         self._task = task = Task(sub.channel, message, sub)
         self._checkpoint("handler_start")
         reason = self.drop_reason(task)
@@ -276,28 +289,37 @@ class Worker(metaclass=_RunsOnceBuilt):
             raise Empty
         return task
 
+    def _copy_failed(self, origin: Message, sub: Subscription, exc: BaseException) -> NoReturn:
+        """Copying *origin* for *sub* raised *exc*: the delivery is dropped (D2, V2)."""
+        rt = self.runtime
+        if isinstance(exc, rt.platform.thread_exit):
+            raise exc
+        message = origin._bare_copy()
+        self._task = Task(sub.channel, message, sub)
+        log_safely(
+            logger,
+            ERROR,
+            "could not copy %s for %s; the delivery is dropped",
+            origin,
+            sub.channel,
+            exc_info=exc,
+        )
+        rt._drop(message, sub.channel, "error")
+        raise Empty from None
+
     def copy_for_subscriber(self, message: Message) -> Message:
         """The subscriber's own shallow copy of the broker's payload (spec C2, C3)."""
         return message._copy_for_subscriber()
 
     def drop_reason(self, task: Task) -> str | None:
         """Why *task* must not run now, checked just before its handler (S3, E2, W3), or None."""
-        message = task.message
-        if message.droppable and self.runtime._state >= State.CLOSING:
-            return "shutdown"
-        if self.runtime._exiting:
-            return "exit"
-        if message.expiry is not None and message.expiry <= self.runtime._now():
-            return "expired"
-        if not task.subscription.active:
-            return "unsubscribed"
-        return None
+        return _drop_reason(self.runtime, task.message, task.subscription)
 
     # the loop ----------------------------------------------------------------------------
     def _loop(self) -> None:
         rt = self.runtime
         thread_exit = rt.platform.thread_exit
-        run = self.run
+        run = self._lean_run() or self.run
         rt._register_worker_thread()
         token = CURRENT.set(rt)  # bare Channel(...) calls here belong to this runtime (R8)
         try:
@@ -324,6 +346,20 @@ class Worker(metaclass=_RunsOnceBuilt):
         finally:
             CURRENT.reset(token)
             rt._unregister_worker_thread()
+
+    def _lean_run(self) -> Callable[[], None] | None:
+        """The standard ``run()`` of this worker's role written out in one frame, for a
+        class that overrides none of the hooks that ``run()`` calls; else None.
+
+        Same steps, same seam calls in the same order, same reports: only the Python
+        calls between them are gone (the fan-out hot path, issue 13).
+        """
+        cls = type(self)
+        if self.queue_name == "ready" and isinstance(self, TaskWorker):
+            return self._deliver if _standard(cls, TaskWorker, _TASK_HOOKS) else None
+        if self.queue_name == "messages" and isinstance(self, MessageBroker):
+            return self._route_one if _standard(cls, MessageBroker, _BROKER_HOOKS) else None
+        return None
 
     def _run_failed(self, exc: BaseException) -> None:
         """Log what ``run()`` raised and report what it had taken but not delivered (D2)."""
@@ -403,6 +439,18 @@ class MessageBroker(Worker):
 
         logger.debug("%s tasks scheduled for %s", len(channels), message)  # Message's repr is safe
 
+    def _route_one(self) -> None:
+        """``run()`` above, for this class as it is (``Worker._lean_run``).
+
+        The channels come from this runtime's index, each with the subscription that was
+        live at the message's ``seq``: what ``schedule_task`` would look up and check.
+        """
+        message = self.get_message()
+        found = self.runtime._route(message.topic, message.seq)
+        self._matched = found
+        self._deliveries = [(sub, message) for sub in found]
+        logger.debug("%s tasks scheduled for %s", len(found), message)
+
 
 class TaskWorker(Worker):
     """Runs one subscriber's handler on one message; a raising handler is logged, never fatal."""
@@ -427,6 +475,65 @@ class TaskWorker(Worker):
             self._handler_failed(task, handler, exc)
         finally:
             self._checkpoint("handler_end")
+
+    def _deliver(self) -> None:
+        """``get_task()`` and ``run()`` above, for this class as it is (``Worker._lean_run``),
+        repeated while the subscription it holds has deliveries within the batch (O4).
+
+        Each delivery is finished here as ``_finish`` would finish it; whatever ends a
+        delivery early (a drop, a failed copy) leaves it to ``_loop``'s ``_finish``.
+        """
+        rt = self.runtime
+        sub = self._held
+        if sub is None:
+            sub = rt._ready.get(timeout=self.timeout)
+            if sub is STOP:
+                raise _Stop
+        mailbox = sub.mailbox
+        channel = sub.channel
+        checkpoint = self._checkpoint
+        thread_exit = rt.platform.thread_exit
+        task: Task = _new(Task)  # one per batch, its message set per delivery: only
+        task.channel = channel  # _finish, _run_failed and _handler_failed see it
+        task.subscription = sub
+        while True:
+            origin = mailbox.popleft()
+            try:
+                message = origin._copy_for_subscriber()
+            except BaseException as exc:  # a failing __copy__, even KeyboardInterrupt (D2, V2)
+                self._copy_failed(origin, sub, exc)
+            task.message = message
+            task._handed = False
+            self._task = task
+            checkpoint("handler_start")
+            reason = _drop_reason(rt, message, sub)
+            if reason is not None:
+                rt._drop(message, channel, reason)
+                raise Empty
+            task._handed = True
+            handler = sub.handler if sub.active else None  # handler_of(), inlined
+            if handler is None:  # unsubscribed since the check above (W3, D2)
+                rt._drop(message, channel, "unsubscribed")
+                raise Empty
+            try:
+                result = handler(message)
+                if result is not None and iscoroutine(result):
+                    result.close()  # never awaited (A2)
+                    raise TypeError("the handler returned a coroutine; it must be a plain function")
+            except BaseException as exc:  # even SystemExit must not end a worker thread (H1)
+                if isinstance(exc, thread_exit):
+                    raise
+                self._handler_failed(task, handler, exc)
+            finally:
+                checkpoint("handler_end")
+            self._task = None
+            self._done += 1
+            if not mailbox or self._done >= self._batch:
+                break
+            self._held = sub
+        self._held = None
+        done, self._done = self._done, 0
+        rt._release(sub, done)
 
     def handler_of(self, task: Task) -> Callable[[Message], Any] | None:
         """The handler to run for *task*: its own subscription's, None once it unsubscribed

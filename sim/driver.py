@@ -18,7 +18,7 @@ import itertools
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Protocol
 
@@ -26,7 +26,7 @@ from greenlet import GreenletExit
 
 from refimpl._seam import Platform
 from sim.adapters.base import Adapter, Session
-from sim.history import History, MessageInfo
+from sim.history import Event, History, MessageInfo, make_event
 from sim.oracle.progress import unresolved
 from sim.primitives import EPOCH, SimPlatform, SimThread
 from sim.scenario import (
@@ -48,6 +48,10 @@ __all__ = ["Env", "RealEnv", "RealRunError", "SimEnv", "play_real", "play_sim"]
 _SETTLE_TICK = 0.05  #: virtual seconds a settling driver lets pass before it looks again
 
 ThreadEnd = Callable[[str, "BaseException | None"], None]
+
+
+class Recorder(Protocol):
+    def __call__(self, kind: str, msg: int = -1, sub: int = -1, info: str = "") -> int: ...
 
 
 class Env(Protocol):
@@ -81,6 +85,11 @@ class Env(Protocol):
 
     def watch(self, on_end: ThreadEnd) -> None:
         """Call *on_end(name, exception or None)* when an implementation thread ends."""
+        ...
+
+    def recorder(self, history: History) -> Recorder:
+        """``record(kind, msg, sub, info)``: add an event to *history* atomically, stamped
+        with this clock and thread; returns its index."""
         ...
 
 
@@ -117,7 +126,6 @@ class _WatchedPlatform(SimPlatform):
         return super().start_thread(name, body)
 
 
-_NO_LOCK = nullcontext()  # reusable: one shared instance instead of one per record
 
 
 class SimEnv:
@@ -125,6 +133,10 @@ class SimEnv:
         self.sched = sched
         self.platform: SimPlatform = _WatchedPlatform(sched)
         self.scale = 1.0
+        # One virtual thread runs at a time, so the driver's bookkeeping needs no lock; an
+        # RLock is a context manager implemented in C that never waits here (every virtual
+        # thread is on this one OS thread), cheaper to enter than ``nullcontext``.
+        self._atomic = threading.RLock()
 
     def now(self) -> float:
         return self.sched.time
@@ -168,7 +180,7 @@ class SimEnv:
         return ""
 
     def atomic(self) -> AbstractContextManager[Any]:
-        return _NO_LOCK  # one thread runs at a time: nothing to lock
+        return self._atomic  # one thread runs at a time: nothing to lock
 
     def expiry_value(self, expiry: Expiry) -> timedelta | datetime:
         # the virtual clock, read without a scheduling point (the driver adds none)
@@ -177,6 +189,22 @@ class SimEnv:
     def watch(self, on_end: ThreadEnd) -> None:
         assert isinstance(self.platform, _WatchedPlatform)
         self.platform.on_end = on_end
+
+    def recorder(self, history: History) -> Recorder:
+        # One thread runs at a time and recording adds no scheduling point: the event is
+        # appended straight away (the driver records several events per delivery).
+        sched = self.sched
+        events = history.events
+        append = events.append
+
+        def record(kind: str, msg: int = -1, sub: int = -1, info: str = "") -> int:
+            index = len(events)
+            current = sched.current
+            thread = current.id if current is not None else 0
+            append(make_event(Event, (index, sched.time, thread, kind, msg, sub, info)))
+            return index
+
+        return record
 
 
 class RealEnv:
@@ -239,6 +267,18 @@ class RealEnv:
         raise; ``play_real`` installs a hook that reports them while the run lasts."""
         self.on_end = on_end
 
+    def recorder(self, history: History) -> Recorder:
+        lock = self._lock
+        now = self.now
+        thread = self.thread
+
+        def record(kind: str, msg: int = -1, sub: int = -1, info: str = "") -> int:
+            with lock:  # the index is the event's place in the one order of the run
+                history.add(now(), thread(), kind, msg, sub, info)
+                return len(history.events) - 1
+
+        return record
+
 
 class _HandlerError(RuntimeError):
     """What a scenario handler told to raise an ``Exception`` raises."""
@@ -286,13 +326,10 @@ class _Run:
         self.running = 0  # handlers between start and end
         self.busy: set[int] = set()  # roles with a plain subscribe or unsubscribe under way
         self.raised_on: set[int] = set()  # threads on which a scenario handler raised
+        #: ``record(kind, msg, sub, info)`` -> the event's index (``Env.recorder``)
+        self.record = env.recorder(self.history)
+        self.atomic = env.atomic()  # the same object every time: taken once
         env.watch(self.thread_ended)
-
-    def record(self, kind: str, msg: int = -1, sub: int = -1, info: str = "") -> int:
-        env = self.env
-        with env.atomic():
-            self.history.add(env.now(), env.thread(), kind, msg, sub, info)
-            return len(self.history.events) - 1
 
     def skip(self, what: str) -> None:
         """An operation the adapter cannot express: recorded as not exercised."""
@@ -314,7 +351,7 @@ class _Run:
         have been re-subscribed): the latest one whose subscribe() began before the send
         began, preferring one that returned and is still live -- for an ``unsubscribed``
         drop, the latest such one that was unsubscribed."""
-        with self.env.atomic():
+        with self.atomic:
             subs = self.subs_of.get(self.object_of.get(id(channel), -1), [])
             if not subs:
                 return -1
@@ -360,7 +397,7 @@ class _Run:
             self.skip("resubscribe")
             return
         spec = self.scenario.channels[role]
-        with self.env.atomic():
+        with self.atomic:
             if not direct:
                 if self.current.get(role) is not None or role in self.busy:
                     return
@@ -377,13 +414,13 @@ class _Run:
             if not direct:
                 self.current[role] = sub
         call = self.record("sub_call", sub=sub, info=spec.topic)
-        with self.env.atomic():
+        with self.atomic:
             self.subs_of[obj].append((sub, call))
         try:
             session.subscribe(handle, self.make_handler(role, sub))
         except Exception as exc:
             self.record("sub_err", sub=sub, info=type(exc).__name__)
-            with self.env.atomic():
+            with self.atomic:
                 self.subs_of[obj] = [(s, c) for s, c in self.subs_of[obj] if s != sub]
                 if not direct:
                     self.busy.discard(role)
@@ -391,7 +428,7 @@ class _Run:
                     self.current[role] = None
             return  # judged by the oracle (A2: raises only when already subscribed)
         ret = self.record("sub_ret", sub=sub)
-        with self.env.atomic():
+        with self.atomic:
             self.returned.add(sub)
             self.returned_at[sub] = ret
             if direct:
@@ -405,7 +442,7 @@ class _Run:
         if direct and "same-object" not in self.features:
             self.skip("unsubscribe-same-object")
             return
-        with self.env.atomic():
+        with self.atomic:
             if not direct:
                 sub = self.current.get(role)
                 if sub is None or role in self.busy:
@@ -427,10 +464,10 @@ class _Run:
                 current = self.current.get(role)
                 if current is not None and self.handle_of[current][0] == obj:
                     self.current[role] = None
-        with self.env.atomic():
+        with self.atomic:
             self.unsubscribed.add(sub)
         unsub = self.record("unsub_call", sub=sub)
-        with self.env.atomic():
+        with self.atomic:
             self.unsub_at.setdefault(sub, unsub)
         raised = ""
         try:
@@ -440,7 +477,7 @@ class _Run:
         finally:
             self.record("unsub_ret", sub=sub, info=raised)
             if not direct:
-                with self.env.atomic():
+                with self.atomic:
                     self.busy.discard(role)
 
     def send(
@@ -456,7 +493,7 @@ class _Run:
         ):
             self.skip(f"expiry-{expiry.kind}")
             return
-        with env.atomic():
+        with self.atomic:
             msg = self.next_msg
             self.next_msg += 1
             nested = [msg]
@@ -468,7 +505,7 @@ class _Run:
             value = None if expiry is None else env.expiry_value(expiry)
         data: dict[str, Any] = {"_id": msg, "v": msg * 7, "n": nested, "hop": hop}
         call = self.record("send_call", msg, info=self.scenario.channels[role].topic)
-        with env.atomic():
+        with self.atomic:
             self.send_call_at[msg] = call
         try:
             seq = session.send(self.senders[role], data, value, local, droppable)  # type: ignore[arg-type]
@@ -487,7 +524,7 @@ class _Run:
         if need not in self.features:
             self.skip(f"bad-{what}")
             return
-        with self.env.atomic():
+        with self.atomic:
             op = self.next_bad
             self.next_bad += 1
         self.record("bad_call", op, info=what)
@@ -521,7 +558,7 @@ class _Run:
             elif data.get("n") is not self.nested.get(msg):
                 bad = "bad:nested-not-shared"
             self.record("start", msg, sub, bad)
-            with self.env.atomic():
+            with self.atomic:
                 self.running += 1
             data["mark"] = sub
             try:
@@ -534,10 +571,10 @@ class _Run:
                         self.play(op, hop=1)
             finally:
                 self.record("end", msg, sub)
-                with self.env.atomic():
+                with self.atomic:
                     self.running -= 1
             if spec.raises:
-                with self.env.atomic():
+                with self.atomic:
                     self.raised_on.add(self.env.thread())
                 kind = _HandlerError if spec.raises == "exception" else _HandlerAbort
                 raise kind(f"scenario handler of subscription {sub} raises, as told")
@@ -576,7 +613,7 @@ class _Run:
 
     def shutdown(self) -> None:
         assert self.session is not None
-        with self.env.atomic():
+        with self.atomic:
             if self.shut:
                 return
             self.shut = True
@@ -588,7 +625,7 @@ class _Run:
         """An implementation thread ended: a fault if it raised, or if it ended before
         shutdown() began. Tagged ``handler:`` when a scenario handler's exception ended it
         (H1), ``raised:`` for any other exception (V2), ``ended:`` for a quiet early end."""
-        with self.env.atomic():
+        with self.atomic:
             handler_raised = self.env.thread() in self.raised_on
         if error is not None:
             tag = "handler" if isinstance(error, _HandlerAbort | _HandlerError) else "raised"

@@ -56,7 +56,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-__all__ = ["Event", "History", "MessageInfo"]
+__all__ = ["Event", "History", "MessageInfo", "make_event"]
 
 
 class Event(NamedTuple):
@@ -69,7 +69,9 @@ class Event(NamedTuple):
     info: str
 
 
-_make_event = tuple.__new__
+#: ``make_event(Event, (index, time, thread, kind, msg, sub, info))``: an ``Event`` without
+#: NamedTuple's ``__new__`` frame (recorders make several per simulated delivery)
+make_event = tuple.__new__
 
 
 @dataclass
@@ -99,7 +101,7 @@ class History:
         self, time: float, thread: int, kind: str, msg: int = -1, sub: int = -1, info: str = ""
     ) -> None:
         events = self.events  # tuple.__new__: the same Event, without NamedTuple's __new__ frame
-        events.append(_make_event(Event, (len(events), time, thread, kind, msg, sub, info)))
+        events.append(make_event(Event, (len(events), time, thread, kind, msg, sub, info)))
 
     def to_json(self) -> dict[str, Any]:
         return {

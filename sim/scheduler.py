@@ -27,6 +27,7 @@ point taken inside a ``sys.settrace`` callback parks at tracing depth 0.
 from __future__ import annotations
 
 import contextlib
+from bisect import insort
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -145,9 +146,9 @@ class Scheduler:
         self._hub: greenlet.greenlet | None = None
         self._tearing_down = False
         self._joiners: dict[int, list[VThread]] = {}
-        # The runnable threads in id order, and their ids; None when a thread's state has
-        # changed since (every change goes through spawn, block, wake or _exit).
-        self._runnable: list[VThread] | None = None
+        # The ids of the runnable threads, ascending, kept up to date by every change of a
+        # thread's state (spawn, block, wake, _exit): no scan of the threads per step. It is
+        # the list the strategy is handed (a strategy that keeps it must copy it).
         self._runnable_ids: list[int] = []
         #: called once when ``run`` ends, after the teardown (e.g. ``sim.interpose`` deactivates
         #: its virtual world there); a finalizer's exception is ignored: the run is over
@@ -200,23 +201,47 @@ class Scheduler:
 
         thread.glet = greenlet.greenlet(body, parent=self._hub)
         self.threads.append(thread)
-        self._runnable = None
+        self._runnable_ids.append(thread.id)  # the highest id yet: the order holds
         if self.instrument is not None:
             self.instrument.spawned(self.current, thread)
         return thread
 
     # the points threads call ---------------------------------------------------------------
     def point(self, kind: str, guard: SwitchGuard | None = None) -> None:
-        """A scheduling point: record it, then let the strategy pick who runs next."""
+        """A scheduling point: record it, then let the strategy pick who runs next.
+
+        The hot path of the simulator: the thread goes on without a switch when it is the
+        only runnable one or the strategy chooses it again.
+        """
         if self._tearing_down:
             raise _Teardown
         me = self.current
         assert me is not None
-        self.steps += 1
+        steps = self.steps = self.steps + 1
         self.log.append((me.id, kind))
-        if self.steps > self.max_steps:
+        if steps > self.max_steps:
             self._abort(Livelock(f"no end after {self.max_steps} steps"), guard)
-        self._switch_from(me, guard)
+        ids = self._runnable_ids
+        if len(ids) == 1:  # only this thread: no decision
+            return
+        # ``_decide(me.id)`` and ``_switch_to``, written out for the common case
+        try:
+            chosen = self.strategy.choose(ids, me.id, steps)
+        except Exception as exc:
+            nxt = self._strategy_failed(exc)
+        else:
+            self.decisions.append(chosen)
+            if chosen == me.id:
+                return
+            self.preemptions += 1
+            nxt = self.threads[chosen] if chosen in ids else self._not_runnable(chosen)
+        if nxt is None or guard is not None:
+            self._switch_to(nxt, guard)
+            return
+        self.current = nxt
+        nxt.glet.switch()  # type: ignore[union-attr]  # every spawned thread has one
+        if self._tearing_down:
+            raise _Teardown
 
     def block(self, what: str, deadline: float | None = None) -> bool:
         """Block the current thread until ``wake`` (True) or *deadline* (False)."""
@@ -225,7 +250,7 @@ class Scheduler:
         me = self.current
         assert me is not None
         me.state = BLOCKED
-        self._runnable = None
+        self._runnable_ids.remove(me.id)
         me.waiting = what
         me.deadline = deadline
         me.timed_out = False
@@ -236,7 +261,7 @@ class Scheduler:
         """Make a blocked thread runnable (it does not run until chosen)."""
         if thread.state == BLOCKED:
             thread.state = RUNNABLE
-            self._runnable = None
+            insort(self._runnable_ids, thread.id)
             thread.deadline = None
             thread.waiting = ""
             if self.instrument is not None:
@@ -265,8 +290,9 @@ class Scheduler:
 
     # internals -----------------------------------------------------------------------------
     def _exit(self, thread: VThread) -> None:
+        if thread.state == RUNNABLE:
+            self._runnable_ids.remove(thread.id)
         thread.state = DONE
-        self._runnable = None
         for joiner in self._joiners.pop(thread.id, ()):
             self.wake(joiner)
         if not self._tearing_down:
@@ -288,8 +314,11 @@ class Scheduler:
 
     def _switch_from(self, me: VThread, guard: SwitchGuard | None = None) -> None:
         nxt = self._next(me)
-        if nxt is me:
-            return
+        if nxt is not me:
+            self._switch_to(nxt, guard)
+
+    def _switch_to(self, nxt: VThread | None, guard: SwitchGuard | None) -> None:
+        """Run *nxt* (None: the execution stops) until the current thread is chosen again."""
         if guard is not None:
             guard.leave()
         try:
@@ -308,13 +337,8 @@ class Scheduler:
 
     def _next(self, me: VThread | None) -> VThread | None:
         """Choose the next thread, moving virtual time if nothing can run; None: stop."""
-        while True:
-            runnable = self._runnable
-            if runnable is None:
-                runnable = self._runnable = [t for t in self.threads if t.state == RUNNABLE]
-                self._runnable_ids = [t.id for t in runnable]
-            if runnable:
-                break
+        ids = self._runnable_ids
+        while not ids:
             if self.threads[0].state == DONE:
                 return None
             waiters = [t for t in self.threads if t.state == BLOCKED and t.quiesce]
@@ -338,22 +362,35 @@ class Scheduler:
                 if t.state == BLOCKED and t.deadline is not None and t.deadline <= self.time:
                     self.wake(t)
                     t.timed_out = True
-        if len(runnable) == 1:
-            return runnable[0]
-        current = me.id if me is not None and me.state == RUNNABLE else None
+        if len(ids) == 1:
+            return self.threads[ids[0]]
+        return self._decide(me.id if me is not None and me.state == RUNNABLE else None)
+
+    def _decide(self, current: int | None) -> VThread | None:
+        """Ask the strategy among the (more than one) runnable threads; None: stop."""
+        ids = self._runnable_ids
         try:
-            chosen = self.strategy.choose(self._runnable_ids, current, self.steps)
-        except ExecutionAborted as exc:  # e.g. a diverged replay: end the run like a deadlock,
-            self.error = exc  # never raise into the program (its `except Exception` would
-            return None  # swallow it and carry on)
-        except Exception as exc:  # a broken strategy, likewise
-            self.failure = exc
-            return None
+            chosen = self.strategy.choose(ids, current, self.steps)
+        except Exception as exc:
+            return self._strategy_failed(exc)
         self.decisions.append(chosen)
         if current is not None and chosen != current:
             self.preemptions += 1
-        if chosen in self._runnable_ids:
+        if chosen in ids:
             return self.threads[chosen]  # thread ids are indices into self.threads
+        return self._not_runnable(chosen)
+
+    def _strategy_failed(self, exc: Exception) -> VThread | None:
+        """The strategy raised: end the run (None), never raise into the program (its
+        ``except Exception`` would swallow it and carry on)."""
+        if isinstance(exc, ExecutionAborted):  # e.g. a diverged replay: like a deadlock
+            self.error = exc
+        else:  # a broken strategy
+            self.failure = exc
+        return None
+
+    def _not_runnable(self, chosen: int) -> VThread | None:
+        """The strategy chose a thread that cannot run: end the run (None)."""
         ids = list(self._runnable_ids)
         self.failure = ValueError(f"strategy chose thread {chosen}, not runnable: {ids}")
         return None
@@ -373,5 +410,5 @@ class Scheduler:
                 except BaseException:
                     t.state = DONE
         self.current = None
-        self._runnable = None
+        self._runnable_ids.clear()  # every thread has ended
         self._tearing_down = False

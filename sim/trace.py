@@ -374,19 +374,6 @@ def _error_text(error: BaseException | None) -> str:
     return "" if error is None else f"{type(error).__name__}: {error}"
 
 
-class _Recorder:
-    """Passes decisions through, keeping a copy in case the scheduler is lost with the run."""
-
-    def __init__(self, strategy: SchedulingStrategy) -> None:
-        self.strategy = strategy
-        self.decisions: list[int] = []
-
-    def choose(self, runnable: list[int], current: int | None, step: int) -> int:
-        chosen = self.strategy.choose(runnable, current, step)
-        self.decisions.append(chosen)
-        return chosen
-
-
 def record(
     scenario: Scenario,
     impl: str,
@@ -412,7 +399,6 @@ def record(
         description = describe(strategy)
     if seed is None:
         seed = description.get("seed")
-    recorder = _Recorder(strategy)
     instrument = None
     if lines is not None:
         from sim.lines.tracer import LineTracer
@@ -422,7 +408,9 @@ def record(
     history: History | None = None
     sched: Scheduler | None = None
     try:
-        history, sched = play_sim(scenario, adapter, recorder, max_steps, instrument)
+        # play_sim attaches its scheduler to whatever it raises, so the decisions made
+        # before a failure are the scheduler's own (no wrapper per decision is needed)
+        history, sched = play_sim(scenario, adapter, strategy, max_steps, instrument)
     except Exception as exc:  # the run's failure is the trace's outcome
         error = exc
         history = getattr(exc, "history", None)
@@ -441,7 +429,7 @@ def record(
         strategy=description,
         seed=seed,
         max_steps=max_steps,
-        decisions=list(sched.decisions) if sched is not None else list(recorder.decisions),
+        decisions=list(sched.decisions) if sched is not None else [],
         threads=[t.name for t in sched.threads] if sched is not None else [],
         log=list(sched.log) if sched is not None else [],
         clock=list(sched.clock) if sched is not None else [],

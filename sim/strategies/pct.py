@@ -45,6 +45,7 @@ class PCT:
         self._fired = 0
         self._ranked: list[int] = []  # threads still at their initial priority, highest first
         self._lowered: dict[int, int] = {}  # thread -> its lowered priority (1 .. depth-1)
+        self._seen: set[int] = set()  # threads given an initial priority
         self._last: int | None = None
 
     def priority(self, thread: int) -> int:
@@ -54,12 +55,15 @@ class PCT:
         return self.depth + len(self._ranked) - self._ranked.index(thread)
 
     def _see(self, thread: int) -> None:
-        if thread not in self._lowered and thread not in self._ranked:
+        if thread not in self._seen:
+            self._seen.add(thread)
             self._ranked.insert(self._random.randint(0, len(self._ranked)), thread)
 
     def choose(self, runnable: list[int], current: int | None, step: int) -> int:
+        seen = self._seen
         for thread in runnable:  # ascending ids: a deterministic order of first sightings
-            self._see(thread)
+            if thread not in seen:
+                self._see(thread)
         running = current if current is not None else self._last
         while self._fired < len(self.change_points) and self.change_points[self._fired] <= step:
             self._fired += 1
@@ -67,7 +71,14 @@ class PCT:
                 if running in self._ranked:
                     self._ranked.remove(running)
                 self._lowered[running] = self._fired
-        chosen = max(runnable, key=self.priority)
+        # the highest priority (priorities are distinct): a thread still at its initial
+        # priority outranks every lowered one, and among those the earliest ranked wins
+        lowered = self._lowered
+        initial = [t for t in runnable if t not in lowered] if lowered else runnable
+        if initial:
+            chosen = min(initial, key=self._ranked.index)
+        else:
+            chosen = max(runnable, key=lowered.__getitem__)
         self._last = chosen
         return chosen
 

@@ -419,6 +419,9 @@ def test_lona_shutdown_does_not_drain() -> None:
 
 @pytest.mark.spec("H1")
 def test_a_raising_handler_does_not_kill_the_task_worker(caplog: pytest.LogCaptureFixture) -> None:
+    # an in-process ``python -m sim`` call (sim.cli.main) earlier in this worker silences
+    # the "lona" loggers for the whole process: this test reads Lona's ERROR records
+    caplog.set_level(logging.ERROR, logger="lona.channels")
     raising = (ChannelSpec("t", raises=True),)
     scenario = Scenario(raising, ((Send(0), Send(0), Settle()),), workers=1)
     adapter = Capturing()

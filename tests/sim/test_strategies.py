@@ -9,6 +9,7 @@ seeds counted from 0) with roughly 3x headroom, printed when run with ``-s``.
 from __future__ import annotations
 
 import itertools
+import random
 from collections.abc import Callable
 from math import comb
 
@@ -119,6 +120,29 @@ def test_same_seed_same_decisions(make: Callable[[int], SchedulingStrategy]) -> 
         assert first.log == second.log
         runs[seed] = tuple(first.decisions)
     assert len(set(runs.values())) > 5  # and different seeds explore different schedules
+
+
+def test_random_walk_draws_are_randrange_draws() -> None:
+    """RandomWalk draws its bits itself (randrange's checks cost a share of every step);
+    its decisions must stay ``random.Random(seed).randrange(n)``, which every trace already
+    recorded with this strategy was made of."""
+    for seed in [*range(30), 36129686815918]:
+        walk, reference = RandomWalk(seed), random.Random(seed)
+        for i in range(500):
+            n = 2 + (i * 7 + seed) % 11
+            assert walk.choose(list(range(10, 10 + n)), None, i) == 10 + reference.randrange(n)
+
+
+def test_pct_choice_is_the_highest_priority() -> None:
+    """PCT picks its thread without computing every priority; the pick must be the
+    runnable thread of highest ``priority()``, before and after change points fire."""
+    rng = random.Random(5)
+    for seed in range(200):
+        pct = PCT(seed, depth=1 + seed % 4, expected_steps=1 + seed % 40)
+        for step in range(1, 80):
+            runnable = sorted(rng.sample(range(8), rng.randint(2, 8)))
+            chosen = pct.choose(runnable, runnable[step % len(runnable)], step)
+            assert chosen == max(runnable, key=pct.priority)
 
 
 def test_pct_change_points_and_priorities() -> None:
