@@ -74,3 +74,13 @@ def test_without_the_networked_broker_other_processes_miss_the_lines() -> None:
         mates = _mates(placed, user)
         assert {line.split(":")[0] for line in lines} == mates, (user, placed, lines)
         assert len(lines) == BURST * len(mates), (user, lines)
+
+
+def test_the_launcher_refuses_bad_arguments_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from examples.lona_cluster.cluster import main
+
+    assert main(["--processes", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--processes" in err
+    with pytest.raises(ValueError, match="at least 1"):
+        Cluster(0)
