@@ -321,6 +321,8 @@ class _Conformance:
         """(play, seeds, strategies) of a probe for races between two lines: with the
         candidate's line points (race-directed, and the random walk at every line) where it
         has them."""
+        if not self.simulated:  # real threads: the strategy is not theirs to choose
+            return self.play, seeds, ("real",)
         if not self.line_points:
             return self.play, seeds, ("random", "pct")
         return partial(self.play_sim, lines=self.lines), seeds, ("race", "random")

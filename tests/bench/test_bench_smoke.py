@@ -243,6 +243,12 @@ def test_profile_fanout_tiny() -> None:
     assert handled  # the worker threads were profiled, not only the sender
 
 
+def test_profile_fanout_phases_tiny() -> None:
+    # phases() itself asserts that every message reached every subscriber
+    costs = profile_fanout.phases(messages=20, subscribers=2, repeats=1)
+    assert set(costs) == {"send", "route", "deliver", "total"} and costs["total"] >= 0
+
+
 def test_cli_writes_markdown_and_json(tmp_path: Path) -> None:
     stem = tmp_path / "results"
     assert main(["--only", "send,oracle", "--quick", "--out", str(stem)]) == 0
