@@ -22,7 +22,7 @@ sim: $(STAMP)
 ## processes on a simulated stream server, with connection cuts and delays, process kills and
 ## server restarts, three correct brokers on every seed and each broker mutant until caught.
 ## Failing traces go to .simnet/; each failure prints its one-line replay command.
-NET_SEEDS ?= 0:300
+NET_SEEDS ?= 0..299
 sim-net: $(STAMP)
 	$(PY) -m sim.net campaign --seeds $(NET_SEEDS) --out .simnet
 

@@ -9,7 +9,8 @@ The ``Channel`` API is unchanged. The broker runs on the runtime's one broker th
    each one to the runtime as a message of its own (``Runtime._send`` from the broker
    thread), so it gets a ``seq`` and the registry snapshot of *now*: the subscription
    window across processes is the stream position when a subscription takes effect (P2);
-2. take the next message of this process (``get_message``, waiting a short poll); a
+2. take the next message of this process (``get_message``, waiting a short poll: from
+   ``POLL_MIN`` while entries keep arriving, doubling up to ``POLL`` while none do); a
    message read from the stream, or a ``local=True`` one, is routed to this process's
    subscribers; any other is appended to the stream (``XADD``) and then read back in
    step 1, so that every process, this one included, delivers non-local messages in
@@ -46,9 +47,13 @@ logger = getLogger("refimpl.channels")
 
 StreamId = tuple[int, int]
 
-#: seconds ``get_message`` waits before the broker polls the stream again: the bound on
-#: how late a remote message is noticed while this process has nothing to send
+#: seconds ``get_message`` waits at most before the broker polls the stream again: the
+#: bound on how late a remote message is noticed by an idle process
 POLL = 0.02
+#: the wait while entries keep arriving: it doubles after each read that found nothing, up
+#: to ``POLL``, and starts here again after one that found some (low latency under
+#: traffic, few idle round trips)
+POLL_MIN = 0.001
 #: entries one ``XREAD`` returns at most
 READ_COUNT = 512
 #: the errors that mean "the server is not reachable now" (retry; never fatal)
@@ -82,6 +87,7 @@ class RedisMessageBroker(MessageBroker):
                 f"{s.MAX_CHANNEL_MESSAGE_BROKER_THREADS}"
             )
         self.timeout = min(self.timeout, POLL)
+        self._longest_wait = self.timeout  # ``timeout`` is the current poll wait, up to this
         self.stream = s.CHANNEL_REDIS_STREAM
         self.retry_timeout = s.CHANNEL_REDIS_RETRY_TIMEOUT
         self.origin = uuid.uuid4().hex  # this process's runtime, in every entry it adds
@@ -170,9 +176,13 @@ class RedisMessageBroker(MessageBroker):
         except NETWORK_ERRORS:
             self._lost = True
             return False
+        found = False
         for _stream, entries in reply or ():
             for raw_id, fields in entries:
+                found = True
                 self._hand_on(parse_id(raw_id), fields)
+        # Traffic: look again soon; none: back off towards POLL.
+        self.timeout = min(POLL_MIN if found else 2 * self.timeout, self._longest_wait)
         return True
 
     def _hand_on(self, sid: StreamId, fields: dict[bytes, bytes]) -> None:

@@ -1,6 +1,6 @@
 """``python -m sim.net``: the simulated fault campaign of the networked broker, runs, replays.
 
-    python -m sim.net campaign [--seeds 0:200] [--out DIR]   (make sim-net)
+    python -m sim.net campaign [--seeds 0..199] [--out DIR]   (make sim-net)
     python -m sim.net run --seed N [--broker NAME] [--trace FILE]
     python -m sim.net replay FILE
 
@@ -15,12 +15,17 @@ import logging
 import sys
 from pathlib import Path
 
+from sim.inputs import seed_range
 from sim.net.campaign import campaign
 from sim.net.run import BROKERS, CONTROLS, MUTANTS, TraceError, replay, run
 from sim.net.scenario import generate
 
 
 def _seeds(text: str) -> range:
+    """``A..B`` (inclusive, as every ``python -m sim`` command), ``A:B`` (half-open) or ``N``
+    (the first N seeds)."""
+    if ".." in text:
+        return seed_range(text)
     low, sep, high = text.partition(":")
     try:
         seeds = range(int(low), int(high)) if sep else range(int(low))
