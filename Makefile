@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SEEDS ?= 0..39999
 
-.PHONY: sim sim-net test browser redis-server lint typecheck coverage mutants conform bench lona-compat chromium clean
+.PHONY: sim sim-net test browser redis-server lint typecheck coverage mutants conform conform-corpus bench lona-compat chromium clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -81,6 +81,11 @@ conform: $(STAMP)
 	  $(PY) -m sim conform --impl mutant:$$m --report conformance/mutant-$$m.json \
 	    --trace-dir conformance/traces > conformance/mutant-$$m.txt; \
 	  s=$$?; head -1 conformance/mutant-$$m.txt; test $$s -eq 1 || exit 1; done
+
+## The conformance corpus (examples/corpus): every control must conform and every planted bug
+## be reported on its clauses, at conform's default budget; prints a table with wall and CPU time.
+conform-corpus: $(STAMP)
+	$(PY) -m examples.corpus
 
 bench: $(STAMP) redis-server
 	$(PY) -m pip install --quiet -e '.[test,dev,lona,redis,bench]'

@@ -35,6 +35,7 @@ import time
 import weakref
 from collections.abc import Callable
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from refimpl._seam import Platform
@@ -60,6 +61,14 @@ def _close_live() -> None:
     real-thread sessions (an implementation's endless worker loops would hang the exit)."""
     for session in list(_live):
         session.close()
+
+
+def _thread_failed(platform: Any, name: str, error: BaseException) -> None:
+    """A thread of the implementation died of *error*: tell the driver, as a thread started
+    through the platform would (its ``fault`` event: V2, or H1 if a handler raised it)."""
+    on_end = getattr(platform, "on_end", None)
+    if on_end is not None:
+        on_end(name, error)
 
 
 def is_v2(adapter: object) -> bool:
@@ -189,6 +198,7 @@ class Unmodified:
 
         if sched is not None:
             interpose.begin(sched, on_end=[close])
+            interpose.on_thread_error(partial(_thread_failed, platform))
             mods = interpose.private(self.adapter.modules)
         else:
             mods = interpose.real_private(self.adapter.modules)

@@ -48,7 +48,7 @@ from sim.conform.probes import (
     probe_snapshot,
 )
 from sim.conform.report import ClauseResult, ConformanceReport, Counterexample, Explored
-from sim.conform.runner import Run, declines_simulation, real, simulate
+from sim.conform.runner import Run, declines_simulation, liveness, real, simulate
 from sim.conform.shrink import fewest, readable, shrink
 from sim.generate import GenConfig, scenario_from_seed
 from sim.history import History
@@ -77,6 +77,14 @@ __all__ = [
 #: finds it; 2000 per strategy leaves a factor of five, and the whole check stays well
 #: under two minutes on 2 cores (README, "Conformance").
 DEFAULT_BUDGET = 2000
+#: simulated steps the whole campaign may take (``conform(steps=...)``): a candidate whose
+#: idle threads poll costs ten to thirty times the steps per schedule of one that blocks
+#: (``examples/corpus``: 10,000 against 400), so it gets fewer schedules than the budget,
+#: and the report says how many; about 90 s on one unloaded core at 90,000 steps/s
+DEFAULT_STEPS = 8_000_000
+#: once a clause is violated, the campaign goes on until it has run as many schedules again
+#: as it had when it found its latest new clause (at least this many) without another one
+PATIENCE = 400
 DEFAULT_REAL_RUNS = 24
 #: clauses the probes judge, beyond the oracle's
 PROBED = frozenset({"T2", "T3", "T4", "T5", "H1", "W4", "S3", "S4", "E2", "E3"})
@@ -232,8 +240,9 @@ class _Conformance:
         The limit starts at ``STEPS`` and follows 8 times the longest run that finished
         (at least 5,000);
         a run that hits it is played again at ``MAX_STEPS`` before a livelock is reported
-        (a slow but live implementation is never called livelocked). Once one livelock is
-        confirmed, later runs that hit the limit are not replayed (that would cost
+        (a slow but live implementation is never called livelocked), and only if the
+        virtual clock stood still between the two cuts (``time_driven`` otherwise). Once one
+        livelock is confirmed, later runs that hit the limit are not replayed (that would cost
         ``MAX_STEPS`` each) and claim no liveness finding of their own.
         """
         steps = self.steps
@@ -247,18 +256,45 @@ class _Conformance:
             self.longest = max(self.longest, run.trace.steps)
             self.steps = min(MAX_STEPS, max(5_000, 8 * self.longest))
             return run
-        if self.steps >= MAX_STEPS:
+        if self.steps >= MAX_STEPS:  # at the cap already: the same schedule cut at half
+            half = self._simulate(scenario, strategy, seed, MAX_STEPS // 2, lines)
+            if half.trace is not None and run.trace.time > half.trace.time:
+                return self.time_driven(run)
             self.livelock = True
             return run
         if not self.livelock:
             again = self._simulate(scenario, strategy, seed, MAX_STEPS, lines)
             if again.trace is not None and again.trace.outcome["status"] == "livelock":
+                if again.trace.time > run.trace.time:  # same schedule, later: the clock moves
+                    return self.time_driven(again)
                 self.livelock = True
             elif again.trace is not None:
                 self.longest = max(self.longest, again.trace.steps)
                 self.steps = min(MAX_STEPS, max(5_000, 8 * self.longest))
             return again
         run.found = {c: t for c, t in run.found.items() if not t.startswith("liveness")}
+        return run
+
+    def time_driven(self, run: Run) -> Run:
+        """A run cut at ``MAX_STEPS`` whose virtual clock kept moving is no livelock (that is
+        busy work on a frozen clock): its idle threads poll. It is a liveness finding only
+        if the implementation made no progress (no history event) for the scenario's settle
+        bound of virtual time before the cut (spec section 17, "Settle"); otherwise it was
+        still at work, too long to simulate to its end: its liveness is not judged (counted
+        in the report), what its history shows so far is."""
+        assert run.trace is not None
+        events = run.history.events
+        quiet = run.trace.time - (events[-1].time if events else 0.0)
+        bound = run.scenario.settle_bound
+        kept = {c: t for c, t in run.found.items() if not t.startswith("liveness")}
+        if quiet >= bound:
+            clause, text = liveness(
+                run.history, f"{bound:g} virtual seconds without progress", "in simulation"
+            )
+            kept.setdefault(clause, text)
+        else:
+            self.explored.unfinished += 1
+        run.found = kept
         return run
 
     def play_real(self, scenario: Scenario, strategy: str, seed: int) -> Run:
@@ -363,19 +399,47 @@ class _Conformance:
             out += [(s, self.lines, share) for s in strategy_mix(True)[2:]]
         return out
 
-    def campaign(self, budget: int, offset: int) -> None:
-        for strategy, lines, n in self.plan(budget):
-            label = strategy if lines == "none" or not self.line_points else f"{strategy}@lines"
-            for seed in range(offset, offset + n):
+    def campaign(self, budget: int, offset: int, steps: int = DEFAULT_STEPS) -> str:
+        """Play the plan's strategies round-robin over the seeds (seed ``offset + i`` under
+        each strategy before seed ``offset + i + 1``), so that a campaign cut short still
+        gave every strategy its share. Returns why it stopped early, or "".
+
+        It stops early (1) when the simulated steps reach *steps* (a candidate whose idle
+        threads poll costs many steps per schedule), or (2) once clauses are violated and
+        no new one appeared in ``max(PATIENCE, schedules at the latest new one)`` further
+        schedules: the counterexamples are what the report is for, and each is shrunk.
+        """
+        plan = self.plan(budget)
+        spent = played = last_new = 0
+        known = len(self.found)
+        for i in range(max((n for _, _, n in plan), default=0)):
+            for strategy, lines, n in plan:
+                if i >= n:
+                    continue
                 if self.stuck:
-                    return
+                    return ""
+                if spent >= steps:
+                    return f"step budget ({steps:,} simulated steps) spent"
+                if self.found and played - last_new >= max(PATIENCE, last_new):
+                    return (
+                        f"{len(self.found)} clause(s) violated, no new one in the last "
+                        f"{played - last_new} schedules"
+                    )
+                seed = offset + i
+                label = strategy if lines == "none" or not self.line_points else f"{strategy}@lines"
                 scenario = scenario_from_seed(seed, GenConfig())
                 run = self.play_sim(scenario, strategy, seed, lines)
+                played += 1
+                spent += run.trace.steps if run.trace is not None else 0
                 self.explored.schedules[label] += 1
+                self.explored.seed_end[label] = seed + 1
                 self.explored.interleavings.add(run.digest)
                 self.explored.configs[f"{scenario.brokers}x{scenario.workers}"] += 1
                 self.explored.features.update(features(scenario))
                 self.note(run)
+                if len(self.found) > known:
+                    known, last_new = len(self.found), played
+        return ""
 
     def real_campaign(self, runs: int, offset: int) -> None:
         for seed in range(offset, offset + runs):
@@ -480,8 +544,10 @@ def conform(
     wall: float = 20.0,
     shrink_limit: int = 120,
     lines: str = "",
+    steps: int = DEFAULT_STEPS,
 ) -> ConformanceReport:
-    """Check *impl* clause by clause; see the module docstring. *lines*: ``--preempt-lines``."""
+    """Check *impl* clause by clause; see the module docstring. *lines*: ``--preempt-lines``;
+    *steps*: the campaign's simulated step budget (``_Conformance.campaign``)."""
     started = time.perf_counter()
     simulated = not real_only and not declines_simulation(impl)
     c = _Conformance(impl, trace_dir, simulated, wall, lines)
@@ -502,8 +568,9 @@ def conform(
         c.probe(probe(play, seeds))
     if real_runs > 0:  # timing on real threads, expiries well outside the run's tolerance
         c.probe(probe_expiry(c.play_slow, 2))
+    cut = ""
     if simulated:
-        c.campaign(budget, seed_offset)
+        cut = c.campaign(budget, seed_offset, steps)
         c.real_campaign(real_runs, seed_offset)
         mode = "simulation and real threads"
     else:
@@ -511,11 +578,13 @@ def conform(
         mode = "real threads only"
     c.explain_losses()
     c.explored.seeds = (
-        f"{seed_offset}..{seed_offset + budget - 1} per strategy"
-        + (" (at line points: the first tenth)" if c.line_points else "")
+        ", ".join(f"{k} {seed_offset}..{end - 1}" for k, end in sorted(c.explored.seed_end.items()))
+        + (f" (budget {budget} per strategy; campaign stopped early: {cut})" if cut else "")
         if simulated
         else f"{seed_offset}.. (real threads)"
     )
+    if cut:
+        mode += "; campaign cut short"
     if c.stuck:
         mode += f"; stopped early: {c.stuck}"
     report = ConformanceReport(impl, budget, mode)

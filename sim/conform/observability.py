@@ -246,7 +246,8 @@ _ROWS = (
         "R8",
         "none",
         "a session is one runtime; the adapter protocol has no second runtime to cross into",
-    ),    Row(
+    ),
+    Row(
         "P1",
         "none",
         "multi-process, not in the adapter protocol; judged in tests/redis: per "

@@ -69,9 +69,13 @@ class Explored:
     interleavings: set[str] = field(default_factory=set)
     real_runs: int = 0
     probe_runs: int = 0
+    #: simulated runs whose clock kept moving past ``MAX_STEPS`` while still making progress
+    #: (polling threads): too long to finish, their liveness not judged
+    unfinished: int = 0
     configs: Counter[str] = field(default_factory=Counter)  #: "BxW" -> scenarios
     features: Counter[str] = field(default_factory=Counter)  #: scenario feature -> scenarios
     seeds: str = ""
+    seed_end: dict[str, int] = field(default_factory=dict)  #: strategy -> last seed played + 1
     tolerances: list[float] = field(default_factory=list)  #: real runs' clock tolerances
     seconds: float = 0.0
 
@@ -81,6 +85,7 @@ class Explored:
             "distinct_interleavings": len(self.interleavings),
             "real_runs": self.real_runs,
             "probe_runs": self.probe_runs,
+            "unfinished_runs": self.unfinished,
             "configurations": dict(sorted(self.configs.items())),
             "features": dict(sorted(self.features.items())),
             "seeds": self.seeds,
@@ -95,7 +100,13 @@ class Explored:
         lines = [
             f"explored: simulated schedules {sum(self.schedules.values())} ({sched}), "
             f"distinct interleavings {len(self.interleavings)}, real-thread runs "
-            f"{self.real_runs}, probe runs {self.probe_runs}, {self.seconds:.0f} s",
+            f"{self.real_runs}, probe runs {self.probe_runs}, {self.seconds:.0f} s"
+            + (
+                f"; {self.unfinished} simulated runs still at work when cut at the step "
+                "limit (clock moving): their liveness not judged"
+                if self.unfinished
+                else ""
+            ),
             f"seeds: {self.seeds}",
             "configurations (brokers x workers: scenarios): "
             + (", ".join(f"{k}: {v}" for k, v in sorted(self.configs.items())) or "none"),

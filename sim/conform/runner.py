@@ -49,7 +49,7 @@ _PAIRS = (
     ("shutdown_call", ("shutdown_ret",), "shutdown()"),
     ("settle_call", ("settle_ret",), "settle()"),
     ("send_call", ("send_ret", "send_err"), "send()"),
-    ("sub_call", ("sub_ret",), "subscribe()"),
+    ("sub_call", ("sub_ret", "sub_err"), "subscribe()"),  # a raising subscribe() returned
     ("unsub_call", ("unsub_ret",), "unsubscribe()"),
     ("start", ("end",), "a handler"),
 )
@@ -98,14 +98,20 @@ def open_calls(history: History) -> list[str]:
 
 
 def liveness(history: History, bound: str, where: str, after: str = "") -> tuple[str, str]:
-    """(clause, text) of a run that did not finish: the first call that never returned.
+    """(clause, text) of a run that did not finish: the first call that never returned, or,
+    if a thread of the implementation died before (a ``fault``), that fault (V2; H1 when a
+    raising handler ended the thread): the hang is its consequence (spec section 17 step 6).
 
     *after*: the call the driver made after the history ended (its clean-up shutdown).
     """
     stuck = open_calls(history)
     what = stuck[0] if stuck else after or "the run"
-    clause = LIVENESS_CLAUSE.get(what, "S1")
-    return clause, f"liveness: {what} did not return ({where}, bound {bound})"
+    text = f"liveness: {what} did not return ({where}, bound {bound})"
+    fault = next((e for e in history.events if e.kind == "fault"), None)
+    if fault is not None:  # a thread of the implementation died first: that is the cause
+        tag, _, detail = fault.info.partition(":")
+        return ("H1" if tag == "handler" else "V2"), f"{detail} (fault); then {text}"
+    return LIVENESS_CLAUSE.get(what, "S1"), text
 
 
 @dataclass

@@ -17,10 +17,12 @@ Public surface (what adapters and other sim modules use)::
     ACTIVE.sched            the active scheduler (None between executions)
     virtual_modules()       the virtual stdlib by module name
     thread_errors()         (thread name, exception) that escaped virtual threads this execution
+    on_thread_error(hook)   call hook(name, exception) as each one escapes (the driver's fault)
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import ModuleType
 
 from sim.interpose import stdlib, vthread
@@ -36,6 +38,7 @@ __all__ = [
     "begin",
     "block",
     "end",
+    "on_thread_error",
     "point",
     "private",
     "real_private",
@@ -51,3 +54,9 @@ def virtual_modules() -> dict[str, ModuleType]:
 
 def thread_errors() -> list[tuple[str, BaseException]]:
     return list(vthread.REGISTRY.errors)
+
+
+def on_thread_error(hook: Callable[[str, BaseException], None] | None) -> None:
+    """Call *hook(thread name, exception)* when an error escapes a virtual thread, for the
+    rest of this execution (``begin`` forgets it)."""
+    vthread.REGISTRY.on_error = hook

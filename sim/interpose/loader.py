@@ -24,6 +24,7 @@ from __future__ import annotations
 import builtins
 import importlib
 import importlib.util
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from importlib.machinery import ModuleSpec, PathFinder
 from types import CodeType, ModuleType
@@ -31,6 +32,7 @@ from typing import Any
 
 __all__ = ["PrivateModules"]
 
+_ABSENT = object()
 _code_cache: dict[str, CodeType] = {}  # origin path -> compiled module body
 
 
@@ -101,11 +103,22 @@ class PrivateModules(Mapping[str, ModuleType]):
         module = importlib.util.module_from_spec(spec)
         module.__builtins__ = self.builtins  # type: ignore[attr-defined]
         self.modules[name] = module
+        # While its body runs, the copy stands in sys.modules for the real module: what the
+        # body calls may look its own module up there (``@dataclass`` does, to read string
+        # annotations under ``from __future__ import annotations``). The real entry, if any,
+        # is put back at once, so the copy is never seen from outside.
+        real = sys.modules.get(name, _ABSENT)
+        sys.modules[name] = module
         try:
             exec(self._code(spec, name), vars(module))
         except BaseException:
             del self.modules[name]
             raise
+        finally:
+            if real is _ABSENT:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = real  # type: ignore[assignment]
         if parent_module is not None:
             setattr(parent_module, child, module)
         return module

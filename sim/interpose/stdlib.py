@@ -204,7 +204,7 @@ def _record_thread_error(args: Any) -> None:
     if exc is None or isinstance(exc, (SystemExit, *_QUIET)) or _tearing_down():
         return
     name = args.thread.name if args.thread is not None else "?"
-    vthread.REGISTRY.errors.append((name, exc))
+    vthread.REGISTRY.error(name, exc)
 
 
 def _tearing_down() -> bool:

@@ -52,8 +52,15 @@ class _Registry:
     def __init__(self) -> None:
         self.sentinels: dict[int, list[LockType]] = {}
         self.errors: list[tuple[str, BaseException]] = []
+        #: told of each uncaught error as it happens (the driver records a ``fault``, V2)
+        self.on_error: Callable[[str, BaseException], None] | None = None
         self.started = 0
         self.running = 0
+
+    def error(self, name: str, exc: BaseException) -> None:
+        self.errors.append((name, exc))
+        if self.on_error is not None:
+            self.on_error(name, exc)
 
 
 REGISTRY = _Registry()
@@ -203,7 +210,7 @@ def start_new_thread(
         except (greenlet.GreenletExit, ExecutionAborted):
             raise
         except BaseException as exc:  # as _thread does: the thread ends, the process goes on
-            REGISTRY.errors.append((name, exc))
+            REGISTRY.error(name, exc)
         finally:
             REGISTRY.running -= 1
             for lock in REGISTRY.sentinels.pop(ident, ()):
