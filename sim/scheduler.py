@@ -239,6 +239,7 @@ class Scheduler:
         if n == 1:  # only this thread: no decision
             return
         # ``_decide(me.id)`` and ``_switch_to``, written out for the common case
+        nxt: VThread | None
         draw = self._draw
         if draw is not None:  # a RandomWalk: its draw, without a call to ``choose``
             k = n.bit_length()
