@@ -542,41 +542,53 @@ class _Run:
 
     def make_handler(self, role: int, sub: int) -> Callable[[str, Any], None]:
         spec = self.scenario.channels[role]
+        # Taken once per subscription: the handler runs once per delivery, the hot path of
+        # every simulated run. ``self.record`` and ``self.atomic`` never change after __init__.
+        record = self.record
+        atomic = self.atomic
+        nested_of = self.nested.get
+        sleep, reply, actions, raises = spec.sleep, spec.reply, spec.actions, spec.raises
+        plain = not (sleep or reply is not None or actions)  # nothing to do between start/end
 
         def handler(topic: str, data: Any) -> None:
             msg = data.get("_id", -1) if isinstance(data, dict) else -1
             if msg == -1:  # an internal notice (its data topic after a newline), or bad input
                 about = data.get("topic") if isinstance(data, dict) else None
                 info = topic if not isinstance(about, str) else f"{topic}\n{about}"
-                self.record("internal", sub=sub, info=info)
+                record("internal", sub=sub, info=info)
                 return
             bad = ""
             if data.get("v") != msg * 7:
                 bad = "bad:sender-change-seen"
             elif "mark" in data:
                 bad = "bad:other-holder-change-seen"
-            elif data.get("n") is not self.nested.get(msg):
+            elif data.get("n") is not nested_of(msg):
                 bad = "bad:nested-not-shared"
-            self.record("start", msg, sub, bad)
-            with self.atomic:
+            record("start", msg, sub, bad)
+            with atomic:
                 self.running += 1
             data["mark"] = sub
-            try:
-                if spec.sleep:
-                    self.env.sleep(spec.sleep)
-                if data.get("hop", 0) == 0:
-                    if spec.reply is not None:
-                        self.send(spec.reply, None, spec.reply_droppable, False, hop=1)
-                    for op in spec.actions:
-                        self.play(op, hop=1)
-            finally:
-                self.record("end", msg, sub)
-                with self.atomic:
+            if plain:  # no point can come between start and end: nothing can raise there
+                record("end", msg, sub)
+                with atomic:
                     self.running -= 1
-            if spec.raises:
-                with self.atomic:
+            else:
+                try:
+                    if sleep:
+                        self.env.sleep(sleep)
+                    if data.get("hop", 0) == 0:
+                        if reply is not None:
+                            self.send(reply, None, spec.reply_droppable, False, hop=1)
+                        for op in actions:
+                            self.play(op, hop=1)
+                finally:
+                    record("end", msg, sub)
+                    with atomic:
+                        self.running -= 1
+            if raises:
+                with atomic:
                     self.raised_on.add(self.env.thread())
-                kind = _HandlerError if spec.raises == "exception" else _HandlerAbort
+                kind = _HandlerError if raises == "exception" else _HandlerAbort
                 raise kind(f"scenario handler of subscription {sub} raises, as told")
 
         return handler

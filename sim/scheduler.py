@@ -130,7 +130,7 @@ class Scheduler:
         max_steps: int = MAX_STEPS,
         instrument: Instrument | None = None,
     ) -> None:
-        self.strategy = strategy
+        self.strategy = strategy  # (a property: it also sets ``_draw``)
         self.instrument = instrument
         self.max_steps = max_steps
         self.threads: list[VThread] = []
@@ -153,6 +153,19 @@ class Scheduler:
         #: called once when ``run`` ends, after the teardown (e.g. ``sim.interpose`` deactivates
         #: its virtual world there); a finalizer's exception is ignored: the run is over
         self.finalizers: list[Callable[[], None]] = []
+
+    @property
+    def strategy(self) -> SchedulingStrategy:
+        return self._strategy
+
+    @strategy.setter
+    def strategy(self, strategy: SchedulingStrategy) -> None:
+        from sim.strategies.random_walk import RandomWalk  # (sim.strategies imports this)
+
+        self._strategy = strategy
+        # ``point`` draws a ``RandomWalk``'s decisions itself (exactly ``choose``'s draws,
+        # a Python call less per step); any other strategy, a subclass included, is asked.
+        self._draw = strategy.draw if type(strategy) is RandomWalk else None
 
     # running an execution --------------------------------------------------------------
     def run(self, main: Callable[[], Any]) -> None:
@@ -222,19 +235,34 @@ class Scheduler:
         if steps > self.max_steps:
             self._abort(Livelock(f"no end after {self.max_steps} steps"), guard)
         ids = self._runnable_ids
-        if len(ids) == 1:  # only this thread: no decision
+        n = len(ids)
+        if n == 1:  # only this thread: no decision
             return
         # ``_decide(me.id)`` and ``_switch_to``, written out for the common case
-        try:
-            chosen = self.strategy.choose(ids, me.id, steps)
-        except Exception as exc:
-            nxt = self._strategy_failed(exc)
-        else:
+        nxt: VThread | None
+        draw = self._draw
+        if draw is not None:  # a RandomWalk: its draw, without a call to ``choose``
+            k = n.bit_length()
+            r = draw(k)
+            while r >= n:
+                r = draw(k)
+            chosen = ids[r]
             self.decisions.append(chosen)
             if chosen == me.id:
                 return
             self.preemptions += 1
-            nxt = self.threads[chosen] if chosen in ids else self._not_runnable(chosen)
+            nxt = self.threads[chosen]
+        else:
+            try:
+                chosen = self.strategy.choose(ids, me.id, steps)
+            except Exception as exc:
+                nxt = self._strategy_failed(exc)
+            else:
+                self.decisions.append(chosen)
+                if chosen == me.id:
+                    return
+                self.preemptions += 1
+                nxt = self.threads[chosen] if chosen in ids else self._not_runnable(chosen)
         if nxt is None or guard is not None:
             self._switch_to(nxt, guard)
             return

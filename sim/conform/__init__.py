@@ -187,7 +187,7 @@ class _Conformance:
         #: schedule, so by default they are kept for a share of the budget (``campaign``)
         self.base_lines = lines if lines else "none"
         self.wall = wall  #: seconds any one play may take before it counts as hung
-        self.stuck = ""  #: the liveness finding that stopped further plays
+        self.hung: dict[str, str] = {}  #: world ("sim", "real") -> the hang that stopped it
         self.shrink_limit = 120  #: candidate scenarios tried per counterexample
         self.steps = STEPS  #: the current livelock bound (see ``play_sim``)
         self.livelock = False  #: a livelock was confirmed at ``MAX_STEPS``
@@ -202,15 +202,28 @@ class _Conformance:
         self.explained: dict[str, str] = {}  #: symptom clause -> the cause it was reported as
 
     def _bounded(
-        self, scenario: Scenario, strategy: str, seed: int, play: Callable[[], Run]
+        self,
+        scenario: Scenario,
+        strategy: str,
+        seed: int,
+        play: Callable[[], Run],
+        world: str = "sim",
     ) -> Run:
-        """After one call hung, every later play is skipped: each would hang as well."""
-        if self.stuck:
+        """After one call hung in a *world* ("sim" or "real"), every later play there is
+        skipped: each would hang as well. The other world goes on: threads abandoned on real
+        threads do not block simulated runs (each simulated run is bounded too), so a
+        candidate that hangs on real threads still gets its simulated campaign."""
+        if world in self.hung:
             return Run(scenario, History(), {}, "skipped", strategy, seed)
         run = play()
         if run.hung:
-            self.stuck = next(iter(run.found.values()), "a call did not return")
+            self.hung[world] = next(iter(run.found.values()), "a call did not return")
         return run
+
+    @property
+    def stuck(self) -> str:
+        """The liveness finding that stopped further plays (in either world), or ""."""
+        return "; ".join(f"{w}: {t}" for w, t in sorted(self.hung.items()))
 
     def _simulate(
         self, scenario: Scenario, strategy: str, seed: int, steps: int, lines: str
@@ -303,6 +316,7 @@ class _Conformance:
             strategy,
             seed,
             lambda: real(self.impl, scenario, seed, scale=REAL_SCALE, wall=self.wall),
+            "real",
         )
 
     def play_slow(self, scenario: Scenario, strategy: str, seed: int) -> Run:
@@ -311,6 +325,7 @@ class _Conformance:
             strategy,
             seed,
             lambda: real(self.impl, scenario, seed, scale=SLOW_SCALE, wall=self.wall),
+            "real",
         )
 
     @property
@@ -416,7 +431,7 @@ class _Conformance:
             for strategy, lines, n in plan:
                 if i >= n:
                     continue
-                if self.stuck:
+                if "sim" in self.hung:
                     return ""
                 if spent >= steps:
                     return f"step budget ({steps:,} simulated steps) spent"
@@ -443,7 +458,7 @@ class _Conformance:
 
     def real_campaign(self, runs: int, offset: int) -> None:
         for seed in range(offset, offset + runs):
-            if self.stuck:
+            if "real" in self.hung:
                 return
             scenario = scenario_from_seed(seed, REAL_CONFIG)
             run = self.play_real(scenario, "real", seed)

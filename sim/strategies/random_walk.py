@@ -19,12 +19,13 @@ class RandomWalk:
     def __init__(self, seed: int) -> None:
         self.seed = seed
         self._random = random.Random(seed)
-        self._bits = self._random.getrandbits
+        #: ``getrandbits`` of its generator: ``Scheduler.point`` draws with it directly
+        self.draw = self._random.getrandbits
 
     def choose(self, runnable: list[int], current: int | None, step: int) -> int:
         n = len(runnable)
         k = n.bit_length()
-        bits = self._bits
+        bits = self.draw
         r = bits(k)
         while r >= n:
             r = bits(k)

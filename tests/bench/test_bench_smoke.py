@@ -293,3 +293,16 @@ def test_markdown_shows_a_miss() -> None:
         },
     )
     assert "NOT MET" in text
+
+
+def test_sim_breakdown_charges_every_component() -> None:
+    from bench import sim_breakdown
+
+    assert sim_breakdown.component_of("/x/sim/scheduler.py") == "scheduler"
+    assert sim_breakdown.component_of("/x/sim/strategies/pct.py") == "scheduler"
+    assert sim_breakdown.component_of("/x/sim/history.py") == "driver"
+    assert sim_breakdown.component_of("/x/refimpl/worker.py") == "refimpl"
+    assert sim_breakdown.component_of("/usr/lib/python3.11/random.py") == "other"
+    result = sim_breakdown.breakdown(schedules=3)
+    assert result["steps"] and result["us_per_step"] > 0  # type: ignore[operator]
+    assert sim_breakdown.main(["x"]) == 2  # a bad argument: usage, exit 2

@@ -11,12 +11,15 @@ conforms in a small ``conform``.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from examples.corpus import CORPUS, Entry, impl
+from examples.corpus import adapters as corpus_adapters
 from examples.corpus.__main__ import verdict
 from sim.adapters import load_adapter
 from sim.conform import conform
@@ -114,3 +117,34 @@ def test_a_subscribe_that_raised_is_not_an_open_call() -> None:
     history.add(0.0, 1, "sub_err", sub=0, info="RuntimeError")
     history.add(0.0, 0, "shutdown_call")
     assert open_calls(history) == ["shutdown()"]
+
+
+class HangsOnRealThreads(corpus_adapters.mailbox):
+    """The mailbox control, except that on real threads its shutdown() never returns (after
+    really shutting down, so no thread of it outlives the test)."""
+
+    name = "corpus-mailbox-hangs-on-real-threads"
+
+    def open(self, mods: Any, settings: dict[str, Any], report: Any) -> Any:
+        hub = super().open(mods, settings, report)
+        hub.real_threads = mods["threading"] is threading
+        return hub
+
+    def shutdown(self, system: Any) -> None:
+        system.shutdown()
+        if system.real_threads:
+            threading.Event().wait()
+
+
+@pytest.mark.spec("S1")
+def test_a_hang_on_real_threads_does_not_cancel_the_simulated_campaign(tmp_path: Path) -> None:
+    report = conform(
+        "tests.examples.test_corpus:HangsOnRealThreads",
+        budget=3,
+        trace_dir=tmp_path,
+        real_runs=2,
+        shrink_seeds=1,
+        wall=1.0,
+    )
+    assert report.schedules == 6, report.mode  # the campaign still ran, in simulation
+    assert "S1" in report.violated and "real:" in report.mode, report.mode
