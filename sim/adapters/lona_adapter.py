@@ -1,36 +1,22 @@
-"""Lona 1.16.2's unmodified ``lona.channels`` behind adapter protocol version 2.
-
-Each session loads its own copy of ``lona.channels`` (class-level queues and lock, executor,
-clock: virtual in simulation) and wraps a few of that copy's methods to observe what Lona tells
-nobody (send order, drops, routing, work in flight, dead workers): specs/adapter-protocol.md.
-"""
+"""Lona 1.16.2's unmodified ``lona.channels`` behind adapter protocol version 2: each session
+loads its own copy (class-level queues and lock, executor, clock: virtual in simulation) and wraps
+a few of its methods to see what Lona tells nobody (send order, drops, routing, work in flight,
+dead workers). See specs/adapter-protocol.md."""
 
 from __future__ import annotations
 
 import threading
-from collections import Counter, namedtuple
+from collections import Counter
 from typing import Any
 
 import lona
-from greenlet import GreenletExit
 
-__all__ = ["LONA_VERSION", "DeadWorker", "LonaAdapter", "LonaSystem"]
+from sim.adapters.observe import FutureWatch, after
+
+__all__ = ["LONA_VERSION", "LonaAdapter", "LonaSystem"]
 
 STALL = 1.0  #: real seconds without progress after which ``settle`` stops waiting
 LONA_VERSION = "1.16.2"  #: the release whose code and drop rules this adapter observes
-DeadWorker = namedtuple("DeadWorker", "name kind error")  # name: e.g. MessageBroker-0
-
-
-def _after(cls: type, name: str, then: Any) -> None:
-    """Wrap ``cls.name`` (this session's copy): ``then(self, result, ...)`` after it returns."""
-    original = getattr(cls, name)
-
-    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-        result = original(self, *args, **kwargs)
-        then(self, result, *args, **kwargs)
-        return result
-
-    setattr(cls, name, wrapper)
 
 
 class LonaSystem:
@@ -39,7 +25,6 @@ class LonaSystem:
     def __init__(self, mods: Any, brokers: int, workers: int, timeout: float, report: Any) -> None:
         self.mods, self.mod, self.report = mods, mods["lona.channels"], report
         self.brokers, self.task_workers, self.timeout = brokers, workers, timeout
-        self.futures: list[tuple[str, Any]] = []  # (worker name, the future of its _run)
         self.ranks: dict[Any, int] = {}  # message -> its rank in Channel._messages
         self.routed: Counter[Any] = Counter()  # message -> tasks scheduled for it
         self.unfinished = 0  #: messages and tasks put, not yet routed/dropped/handled/skipped
@@ -48,20 +33,9 @@ class LonaSystem:
         self._observe()
         futures = mods["concurrent.futures"]
         self.pool = futures.ThreadPoolExecutor(brokers + workers, "LonaChannelWorker")
-        self._submit, self.pool.submit = self.pool.submit, self._keep
+        self.watch = FutureWatch(self.pool, report)  # Lona drops its workers' futures
         kinds = (self.mod.MessageBroker,) * brokers + (self.mod.TaskWorker,) * workers
         self.workers = [kind(None, self.pool, timeout) for kind in kinds]
-
-    def _keep(self, fn: Any) -> Any:  # Lona drops the future of a worker's _run: keep it
-        name = f"{type(fn.__self__).__name__}-{len(self.futures)}"
-        self.futures.append((name, self._submit(fn)))
-        self.futures[-1][1].add_done_callback(lambda future: self._died(name, future))
-        return self.futures[-1][1]
-
-    def _died(self, name: str, future: Any) -> None:  # the worker's thread lives on, idle
-        error = None if future.cancelled() else future.exception()
-        if error is not None and not isinstance(error, GreenletExit):  # V2 (not a teardown)
-            self.report("fault", None, None, f"{name}: {type(error).__name__}: {error}")
 
     def count(self, n: int, busy: int = 0) -> None:
         with self.lock:
@@ -75,11 +49,6 @@ class LonaSystem:
             handler(message.topic, message.data)
         finally:
             self.count(0, -1)
-
-    @property
-    def dead_workers(self) -> list[Any]:
-        done = [(name, f) for name, f in self.futures if f.done() and not f.cancelled()]
-        return [DeadWorker(n, n.split("-")[0], f.exception()) for n, f in done if f.exception()]
 
     def _observe(self) -> None:  # wraps this session's copy of Lona's methods
         mod, messages = self.mod, self.mod.Channel._messages
@@ -103,10 +72,10 @@ class LonaSystem:
             return True
 
         mod.Message.drop_if_possible = drop_if_possible
-        _after(mod.Task, "__init__", self._task)
-        _after(mod.Worker, "get_message", lambda worker, message: setattr(worker, "last", message))
-        _after(mod.MessageBroker, "run", self._routed)  # Empty/TimeoutError: nothing routed
-        _after(mod.TaskWorker, "run", lambda *_: self.count(-1))  # ran the handler, or skipped
+        after(mod.Task, "__init__", self._task)
+        after(mod.Worker, "get_message", lambda worker, message: setattr(worker, "last", message))
+        after(mod.MessageBroker, "run", self._routed)  # Empty/TimeoutError: nothing routed
+        after(mod.TaskWorker, "run", lambda *_: self.count(-1))  # ran the handler, or skipped
 
     def _task(self, task: Any, _: None, channel: Any, message: Any) -> None:  # before its put
         message.task_channel = channel  # a task's copy of the message is dropped for it
@@ -161,10 +130,9 @@ class LonaAdapter:
                 return
             clock.sleep(min(0.01, deadline - clock.monotonic()))
         if system.unfinished:
-            dead = ", ".join(f"{d.name} ({d.error!r})" for d in system.dead_workers) or "none"
             raise TimeoutError(
                 f"Lona is not idle after {self.settle_timeout} s: {system.unfinished} messages or "
-                f"tasks unfinished; dead workers: {dead}"
+                f"tasks unfinished; dead workers: {system.watch.dead()}"
             )
 
     def shutdown(self, system: LonaSystem) -> None:

@@ -45,7 +45,7 @@ def lona(one_worker: bool = False, settle_timeout: float = 10.0) -> Unmodified:
 
 
 class Capturing(Unmodified):
-    """Keeps the Lona systems it opens, so a test can read ``dead_workers`` after a run."""
+    """Keeps the Lona systems it opens, so a test can read the dead workers after a run."""
 
     def __init__(self, one_worker: bool = False, settle_timeout: float = 10.0) -> None:
         super().__init__(LonaAdapter(one_worker, settle_timeout))
@@ -116,7 +116,7 @@ def test_one_worker_delivers_everything_in_order(seed: int) -> None:
     history, sched = play_sim(scenario, adapter, RandomWalk(seed))
     session = adapter.sessions[0]
     assert (session.brokers, session.task_workers) == (1, 1)
-    assert sched.failure is None and not session.dead_workers
+    assert sched.failure is None and not session.watch.raised()
     # "chat.a" and "chat.*" match each other: every message reaches both subscriptions once.
     assert sorted(starts(history)) == [(m, s) for m in range(6) for s in (0, 1)]
     assert not drops(history)
@@ -295,16 +295,16 @@ def test_tz_aware_expiry_kills_the_broker_in_simulation() -> None:
         sender.send(message_data={"_id": 0}, expiry=EPOCH + timedelta(hours=1))  # aware
         session.send(sender, {"_id": 1}, None, False, False)
         session.settle()  # gives up once nothing moved for STALL seconds: both are lost
-        seen.update(received=received, dead=list(system.dead_workers))
+        seen.update(received=received, dead=system.watch.raised())
         seen.update(unfinished=system.unfinished, time=platform.sched.time)
         session.shutdown()
 
     sched = in_sim(body)
     assert sched.failure is None  # the worker's virtual thread ended quietly
-    [dead] = seen["dead"]
-    assert (dead.name, dead.kind) == ("MessageBroker-0", "MessageBroker")
-    assert isinstance(dead.error, TypeError)
-    assert "offset-naive and offset-aware" in str(dead.error)
+    [(name, error)] = seen["dead"]
+    assert name == "MessageBroker-0"
+    assert isinstance(error, TypeError)
+    assert "offset-naive and offset-aware" in str(error)
     assert seen["received"] == []  # neither the aware message nor the next one is routed
     assert seen["unfinished"] == 2
     assert STALL < seen["time"] < STALL + 0.1  # not the whole settle_timeout (10 s)
@@ -348,7 +348,7 @@ def test_tz_aware_expiry_kills_the_broker_on_real_threads() -> None:
         session.send(sender, {"_id": 1}, None, False, False)
         with pytest.raises(TimeoutError, match="MessageBroker-0"):
             session.settle()
-        assert [d.kind for d in session.system.dead_workers] == ["MessageBroker"]
+        assert [n.split("-")[0] for n, _ in session.system.watch.raised()] == ["MessageBroker"]
         assert received == []
     finally:
         session.shutdown()
@@ -427,7 +427,7 @@ def test_a_raising_handler_does_not_kill_the_task_worker(caplog: pytest.LogCaptu
     adapter = Capturing()
     history, sched = play_sim(scenario, adapter, RandomWalk(0))
     assert starts(history) == [(0, 0), (1, 0)]
-    assert not adapter.sessions[0].dead_workers and sched.failure is None
+    assert not adapter.sessions[0].watch.raised() and sched.failure is None
     assert [r.levelno for r in caplog.records if r.name == "lona.channels"] == [logging.ERROR] * 2
 
 
