@@ -143,11 +143,13 @@ class PrefixTree:
     """Buckets keyed by strings, in a radix tree: which keys are prefixes of a text, or
     start with a prefix, in time proportional to the text, not to the number of keys."""
 
-    __slots__ = ("_make", "_root")
+    __slots__ = ("_make", "_root", "version")
 
     def __init__(self, make: Callable[[str], Bucket] = Bucket) -> None:
         self._root = _Node("", None)
         self._make = make
+        #: bumped whenever a node or a bucket is made or dropped (``Registry``'s route cache)
+        self.version = 0
 
     def bucket(self, key: str) -> Bucket:
         """The bucket of *key*, made if missing."""
@@ -156,6 +158,7 @@ class PrefixTree:
         while i < n:
             child = node.children.get(key[i])
             if child is None:
+                self.version += 1
                 child = _Node(key[i:], node)
                 node.children[key[i]] = child
                 node = child
@@ -165,6 +168,7 @@ class PrefixTree:
                 node, i = child, i + len(label)
                 continue
             k = _common(label, key, i)  # split the edge after k characters
+            self.version += 1
             mid = _Node(label[:k], node)
             node.children[key[i]] = mid
             child.label = label[k:]
@@ -172,6 +176,7 @@ class PrefixTree:
             mid.children[child.label[0]] = child
             node, i = mid, i + k
         if node.bucket is None:
+            self.version += 1
             node.bucket = self._make(key)
             node.bucket.node = node
         return node.bucket
@@ -180,6 +185,7 @@ class PrefixTree:
         """Remove an empty bucket, and the nodes that served only it."""
         node = bucket.node
         assert node is not None
+        self.version += 1
         node.bucket = None
         while node.parent is not None and node.bucket is None and not node.children:
             parent = node.parent
@@ -237,13 +243,15 @@ class SortedKeys:
     and remove, and the keys starting with a prefix as one range."""
 
     LOAD = 256
-    __slots__ = ("_blocks", "_maxes")
+    __slots__ = ("_blocks", "_maxes", "version")
 
     def __init__(self) -> None:
         self._blocks: list[list[str]] = []
         self._maxes: list[str] = []
+        self.version = 0  #: bumped by every change (``Registry``'s route cache)
 
     def add(self, key: str) -> None:
+        self.version += 1
         if not self._blocks:
             self._blocks.append([key])
             self._maxes.append(key)
@@ -265,6 +273,7 @@ class SortedKeys:
             self._maxes.insert(i + 1, half[-1])
 
     def remove(self, key: str) -> None:
+        self.version += 1
         i = bisect_left(self._maxes, key)
         block = self._blocks[i]
         del block[bisect_left(block, key)]
@@ -286,6 +295,10 @@ class SortedKeys:
         return sum(map(len, self._blocks))
 
 
+#: ``Registry._routes`` values: (keys, keys.version, tree version, literal keys, nodes)
+_Route = tuple["SortedKeys", int, int, "tuple[str, ...]", "tuple[_Node, ...]"]
+
+
 class Registry:
     """The index of one runtime's subscriptions; the caller holds ``_index_lock``.
 
@@ -294,15 +307,24 @@ class Registry:
     ``_compact`` (removal).
     """
 
-    __slots__ = ("_dead", "_keys", "_literals", "_patterns")
+    __slots__ = ("_dead", "_keys", "_literals", "_patterns", "_routes")
 
     bucket_class: type[Bucket] = Bucket
+    #: The route cache's bounds: topics up to ROUTE_CHARS characters, ROUTE_ENTRIES of them
+    #: (emptied when full), so at most ROUTE_ENTRIES * ROUTE_CHARS characters of topics.
+    ROUTE_ENTRIES = 1024
+    ROUTE_CHARS = 256
 
     def __init__(self) -> None:
         self._literals: dict[str, Bucket] = {}  # literal topic -> bucket
         self._keys = SortedKeys()  # the literal topics, for sender-side patterns
         self._patterns = PrefixTree(self.bucket_class)  # pattern subscriptions by prefix
         self._dead: deque[Subscription] = deque()  # retired, in ``end`` order
+        # sender-side pattern -> (the ``_keys`` and the versions it was worked out for, the literal
+        # keys a sender-side pattern matches, the pattern-tree nodes whose buckets can hold
+        # matches): what routing finds by walking the index, kept until the index's shape
+        # changes. The windows and the per-subscription matches are still checked per route.
+        self._routes: dict[str, _Route] = {}
 
     # changes ---------------------------------------------------------------------------
     def add(self, sub: Subscription) -> None:
@@ -386,17 +408,44 @@ class Registry:
             found.sort(key=_by_id)
         return found
 
-    def _matching_pattern(self, topic: str, seq: int) -> list[Subscription]:
-        """A sender-side pattern: only keys that share its literal prefix can match."""
+    def _route(self, topic: str) -> _Route:
+        """Walk the index for the sender-side pattern *topic*: the literal keys it matches
+        and the pattern nodes sharing its literal prefix. Cached while the index keeps its
+        shape (a literal send topic walks only its own prefixes: it is not cached)."""
+        keys = self._keys
+        route = self._routes.get(topic)
+        if (
+            route is not None
+            and route[0] is keys
+            and route[1] == keys.version
+            and route[2] == self._patterns.version
+        ):
+            return route
         prefix = literal_prefix(topic)
+        literal = tuple(k for k in keys.starting_with(prefix) if pattern_matches(k, topic))
+        buckets = [*self._patterns.along(prefix, proper=True), *self._patterns.under(prefix)]
+        nodes = tuple(b.node for b in buckets if b.node is not None)
+        route = (keys, keys.version, self._patterns.version, literal, nodes)
+        if len(topic) <= self.ROUTE_CHARS:
+            if len(self._routes) >= self.ROUTE_ENTRIES:
+                self._routes.clear()
+            self._routes[topic] = route
+        return route
+
+    def _matching_pattern(self, topic: str, seq: int) -> list[Subscription]:
+        """A sender-side pattern: only keys and pattern buckets that share its literal
+        prefix can match (found by ``_route``)."""
+        route = self._route(topic)
         found: list[Subscription] = []
-        for key in self._keys.starting_with(prefix):
-            if pattern_matches(key, topic):
-                found += self._literals[key].live_at(seq)
-        for bucket in self._patterns.along(prefix, proper=True):
-            found += [s for s in bucket.live_at(seq) if match(topic, s.topic)]
-        for bucket in self._patterns.under(prefix):
-            found += [s for s in bucket.live_at(seq) if match(topic, s.topic)]
+        literals = self._literals
+        for key in route[3]:
+            bucket = literals.get(key)  # (a key swept since is simply gone)
+            if bucket is not None:
+                found += bucket.live_at(seq)
+        for node in route[4]:
+            bucket = node.bucket
+            if bucket is not None:
+                found += [s for s in bucket.live_at(seq) if match(topic, s.topic)]
         found.sort(key=_by_id)
         return found
 

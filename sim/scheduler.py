@@ -254,7 +254,7 @@ class Scheduler:
             nxt = self.threads[chosen]
         else:
             try:
-                chosen = self.strategy.choose(ids, me.id, steps)
+                chosen = self._strategy.choose(ids, me.id, steps)
             except Exception as exc:
                 nxt = self._strategy_failed(exc)
             else:
@@ -398,7 +398,7 @@ class Scheduler:
         """Ask the strategy among the (more than one) runnable threads; None: stop."""
         ids = self._runnable_ids
         try:
-            chosen = self.strategy.choose(ids, current, self.steps)
+            chosen = self._strategy.choose(ids, current, self.steps)
         except Exception as exc:
             return self._strategy_failed(exc)
         self.decisions.append(chosen)

@@ -25,19 +25,29 @@ class NotPlain(AssertionError):
     """refimpl kept a caller's ``str``/``datetime`` subclass, or ran one of its methods."""
 
 
-def _spy(base: type, names: tuple[str, ...], seen: list[str]) -> type:
-    """A subclass of *base* whose methods *names* note in *seen* that they ran."""
+def _spy(base: type, names: tuple[str, ...]) -> type:
+    """A subclass of *base* whose methods *names* note in ``_seen`` that they ran.
+
+    Made once per base type; each session subclasses it with its own ``_seen`` list
+    (``_spied``): a class with only that attribute costs far less to make than one with
+    every spied method (the session is made once per simulated run).
+    """
 
     def spied(name: str) -> Any:
         real = getattr(base, name)
 
-        def method(self: object, *args: object, **kwargs: object) -> Any:
-            seen.append(f"refimpl ran {base.__name__} subclass method {name} (T1/E1: plain)")
+        def method(self: Any, *args: object, **kwargs: object) -> Any:
+            self._seen.append(f"refimpl ran {base.__name__} subclass method {name} (T1/E1: plain)")
             return real(self, *args, **kwargs)
 
         return method
 
     return type(f"Caller{base.__name__.title()}", (base,), {n: spied(n) for n in names})
+
+
+def _spied(spy: type, seen: list[str]) -> type:
+    """*spy* for one session: what its methods note goes to *seen*."""
+    return type(spy.__name__, (spy,), {"_seen": seen})
 
 
 _STR_METHODS = (
@@ -85,6 +95,10 @@ _DATETIME_METHODS = (
 )
 
 
+_SPY_STR = _spy(str, _STR_METHODS)
+_SPY_DATETIME = _spy(datetime, _DATETIME_METHODS)
+
+
 def _as(cls: type, moment: datetime) -> datetime:
     made: datetime = cls(
         moment.year,
@@ -107,8 +121,8 @@ class RefimplSession:
         self.runtime = runtime
         self._report = report
         self._not_plain: list[str] = []  # raised at settle() or shutdown()
-        self._str = _spy(str, _STR_METHODS, self._not_plain)
-        self._datetime = _spy(datetime, _DATETIME_METHODS, self._not_plain)
+        self._str = _spied(_SPY_STR, self._not_plain)
+        self._datetime = _spied(_SPY_DATETIME, self._not_plain)
 
     def _check_plain(self) -> None:
         if self._not_plain:

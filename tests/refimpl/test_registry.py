@@ -157,3 +157,39 @@ def test_compiled_patterns_are_bounded_and_literals_never_compiled() -> None:
     assert sum(map(len, _cache)) <= CACHE_CHARS
     assert "lit.0" not in _cache
     assert fnmatch._compile_pattern.cache_info().currsize == before  # type: ignore[attr-defined]
+
+
+@pytest.mark.spec("T4", "W2")
+def test_the_route_cache_sees_a_bucket_made_on_an_existing_node() -> None:
+    # a sender-side pattern's route is cached until the index changes shape; a pattern whose
+    # prefix is an existing bucketless node (made by an edge split) must still be found
+    reg = Registry()
+    subs = [
+        Subscription(i, Channel(t, runtime=_RT), print, 0)
+        for i, t in enumerate(["a.bc*", "a.bd*", "a.b*", "a.bq"])
+    ]
+    reg.add(subs[0])
+    reg.add(subs[1])  # splits the edge: node "a.b" without a bucket
+    assert [s.id for s in reg.matching("a.bq", 0)] == []
+    assert [s.id for s in reg.matching("a.b?", 0)] == []
+    reg.add(subs[2])  # a bucket on that node
+    assert [s.id for s in reg.matching("a.bq", 0)] == [2]
+    assert [s.id for s in reg.matching("a.b?", 0)] == [2]
+    reg.add(subs[3])  # a new literal key
+    assert [s.id for s in reg.matching("a.bq", 0)] == [2, 3]
+    assert [s.id for s in reg.matching("a.b?", 0)] == [2, 3]
+    subs[3].end = 1
+    reg.retire(subs[3], 1)  # swept: its key leaves the index
+    assert [s.id for s in reg.matching("a.b?", 1)] == [2]
+
+
+@pytest.mark.spec("T4")
+def test_the_route_cache_is_bounded() -> None:
+    reg = Registry()
+    reg.add(Subscription(0, Channel("x*", runtime=_RT), print, 0))
+    for i in range(Registry.ROUTE_ENTRIES + 10):
+        assert [s.id for s in reg.matching(f"x{i}?", 0)] == [0]  # sender-side patterns
+    assert [s.id for s in reg.matching("x" * Registry.ROUTE_CHARS + "?", 0)] == [0]
+    assert reg._routes
+    assert len(reg._routes) <= Registry.ROUTE_ENTRIES
+    assert all(len(topic) <= Registry.ROUTE_CHARS for topic in reg._routes)
