@@ -293,11 +293,13 @@ def campaign(
     else:
         pool = None
         results = map(_run_packed, packed)
+    failed = 0  # counted as results come: ``summary.failures`` rescans them all (O(n) each)
     try:
         for result in results:
             summary.results.append(result)
+            failed += result.failed
             if progress is not None:
-                progress(len(summary.results), len(specs), len(summary.failures))
+                progress(len(summary.results), len(specs), failed)
     finally:
         if pool is not None:
             pool.close()
