@@ -54,7 +54,9 @@ def main(argv: list[str]) -> int:
     extra = [a for a in argv if a.startswith("--")]
     names = [a for a in argv if not a.startswith("--")]
     entries = [e for e in CORPUS if not names or e.name in names]
-    out = Path(os.environ.get("CORPUS_OUT", "")) or Path(tempfile.mkdtemp(prefix="corpus-"))
+    # Path("") is ".", which is truthy: test the variable itself, or the reports land in the cwd
+    given = os.environ.get("CORPUS_OUT", "")
+    out = Path(given) if given else Path(tempfile.mkdtemp(prefix="corpus-"))
     out.mkdir(parents=True, exist_ok=True)
     print(f"python -m sim conform --impl {impl('<name>')} {' '.join(extra)}; reports in {out}")
     print("| implementation | planted bug | expected | reported | verdict | wall s | CPU s |")
