@@ -53,6 +53,14 @@ def run(entry: Entry, out: Path, extra: list[str]) -> tuple[str, set[str], float
 def main(argv: list[str]) -> int:
     extra = [a for a in argv if a.startswith("--")]
     names = [a for a in argv if not a.startswith("--")]
+    unknown = sorted(set(names) - {e.name for e in CORPUS})
+    if unknown:  # one line, exit 2: a misspelt name must not pass as an empty, clean table
+        known = ", ".join(e.name for e in CORPUS)
+        print(
+            f"python -m examples.corpus: unknown {', '.join(unknown)}; known: {known}",
+            file=sys.stderr,
+        )
+        return 2
     entries = [e for e in CORPUS if not names or e.name in names]
     # Path("") is ".", which is truthy: test the variable itself, or the reports land in the cwd
     given = os.environ.get("CORPUS_OUT", "")

@@ -30,7 +30,8 @@ def _seeds(text: str) -> range:
     try:
         seeds = range(int(low), int(high)) if sep else range(int(low))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"--seeds wants A:B or N, not {text[:20]!r}") from None
+        wants = f"--seeds wants A..B, A:B or N, not {text[:20]!r}"
+        raise argparse.ArgumentTypeError(wants) from None
     if not seeds or seeds.start < 0:
         raise argparse.ArgumentTypeError(f"--seeds {text[:20]!r} is empty or negative")
     return seeds

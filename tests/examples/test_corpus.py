@@ -20,7 +20,7 @@ import pytest
 
 from examples.corpus import CORPUS, Entry, impl
 from examples.corpus import adapters as corpus_adapters
-from examples.corpus.__main__ import verdict
+from examples.corpus.__main__ import main, verdict
 from sim.adapters import load_adapter
 from sim.conform import conform
 from sim.conform.runner import Run, simulate
@@ -148,3 +148,10 @@ def test_a_hang_on_real_threads_does_not_cancel_the_simulated_campaign(tmp_path:
     )
     assert report.schedules == 6, report.mode  # the campaign still ran, in simulation
     assert "S1" in report.violated and "real:" in report.mode, report.mode
+
+
+def test_an_unknown_corpus_name_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["mailbox", "no_such_design"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.count("\n") == 1 and "unknown no_such_design; known: mailbox" in err
