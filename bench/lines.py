@@ -24,15 +24,12 @@ against frontrun 0.7 measured in the same run.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from bench import lines_programs as programs
 from bench.figure import Figure, Measurement, Table, ratio
+from bench.frontrun import run_child
 
 __all__ = ["NAME", "TARGET_POINTS", "measure", "run"]
 
@@ -40,7 +37,6 @@ NAME = "lines"
 TARGET_POINTS = 300_000
 MODULE = ("bench.lines_programs",)
 LONA = ("lona.channels",)
-ROOT = Path(__file__).resolve().parent.parent
 PEER = "frontrun 0.7 (DPOR)"
 
 
@@ -154,27 +150,9 @@ def _missed(executions: int, begin: float, **extra: Any) -> dict[str, Any]:
 
 def frontrun_side(points_executions: int, budget: int) -> dict[str, Any]:
     """``bench.frontrun_lines`` under the frontrun CLI; {"error": why} if that is impossible."""
-    cli = Path(sys.executable).with_name("frontrun")
-    if not cli.exists():
-        return {"error": f"frontrun CLI not found ({cli}); pip install frontrun==0.7.0"}
-    args = json.dumps({"points_executions": points_executions, "budget": budget})
-    try:
-        done = subprocess.run(
-            [str(cli), sys.executable, "-m", "bench.frontrun_lines", args],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return {"error": "frontrun child timed out after 600 s"}
-    found = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if done.returncode != 0 or not found:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
-        return {"error": f"frontrun child failed (exit {done.returncode}): " + " | ".join(tail)}
-    result: dict[str, Any] = json.loads(found[-1])
-    return result
+    return run_child(
+        "bench.frontrun_lines", {"points_executions": points_executions, "budget": budget}
+    )
 
 
 def _cell(result: dict[str, Any]) -> str:

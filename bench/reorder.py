@@ -21,22 +21,18 @@ frontrun's ``reproduce_on_failure`` is 0, so that its time is the search alone.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import time
 from collections.abc import Iterable
-from pathlib import Path
 from statistics import median
 from typing import Any
 
 from bench.figure import Figure, Measurement, Table, ratio
+from bench.frontrun import run_child
 
 __all__ = ["NAME", "frontrun_side", "measure", "our_program", "our_side", "run"]
 
 NAME = "reorder"
 TASKS = 3
-ROOT = Path(__file__).resolve().parent.parent
 PEER = "frontrun 0.7 (random)"
 
 
@@ -140,32 +136,10 @@ def our_side(searches: int, budget: int, executions: int, repeats: int) -> dict[
 
 def frontrun_side(searches: int, budget: int, executions: int, repeats: int) -> dict[str, Any]:
     """Run ``bench.frontrun_child`` under the frontrun CLI; {"error": why} if that is impossible."""
-    cli = Path(sys.executable).with_name("frontrun")
-    if not cli.exists():
-        return {
-            "error": f"frontrun CLI not found next to the interpreter ({cli}); "
-            "pip install frontrun==0.7.0"
-        }
-    args = json.dumps(
-        {"searches": searches, "budget": budget, "executions": executions, "dpor_repeats": repeats}
+    return run_child(
+        "bench.frontrun_child",
+        {"searches": searches, "budget": budget, "executions": executions, "dpor_repeats": repeats},
     )
-    try:
-        done = subprocess.run(
-            [str(cli), sys.executable, "-m", "bench.frontrun_child", args],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return {"error": "frontrun child timed out after 600 s"}
-    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
-    if done.returncode != 0 or not lines:
-        tail = (done.stderr or done.stdout).strip().splitlines()[-5:]
-        return {"error": f"frontrun child failed (exit {done.returncode}): " + " | ".join(tail)}
-    result: dict[str, Any] = json.loads(lines[-1])
-    return result
 
 
 def _summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
