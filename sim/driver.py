@@ -357,6 +357,11 @@ class _Run:
                 return -1
             sent = self.send_call_at.get(msg, len(self.history.events))
             before = [sub for sub, call in subs if call < sent] or [subs[0][0]]
+            if reason == "unsubscribed":
+                # only a subscription whose unsubscribe() was called has a copy dropped for
+                # that reason: the object may already hold a new one (an implementation may
+                # free the object before the old subscription leaves its registry)
+                before = [sub for sub in before if sub in self.unsubscribed] or before
             # the subscription that was live when the send began is the one it was routed
             # to (W4): one object holds one subscription at a time, and a subscribe() under
             # way then can only succeed after that one's unsubscribe() (A2)
@@ -764,6 +769,7 @@ def _thread_faults(env: RealEnv) -> Iterator[None]:
         if env.on_end is not None and args.exc_value is not None:
             name = args.thread.name if args.thread is not None else "?"
             env.on_end(name, args.exc_value)
+            return  # a fault in the history, named in the verdict: no traceback on stderr
         previous(args)
 
     threading.excepthook = hook
