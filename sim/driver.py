@@ -474,13 +474,17 @@ class _Run:
         unsub = self.record("unsub_call", sub=sub)
         with self.atomic:
             self.unsub_at.setdefault(sub, unsub)
-        raised = ""
+        raised: str | None = ""
         try:
             session.unsubscribe(handle)
         except Exception as exc:  # judged by the oracle (A2: never an error)
             raised = f"raised {type(exc).__name__}"
+        except (GreenletExit, ExecutionAborted):
+            raised = None  # torn down while stuck in the call: it never returned
+            raise
         finally:
-            self.record("unsub_ret", sub=sub, info=raised)
+            if raised is not None:
+                self.record("unsub_ret", sub=sub, info=raised)
             if not direct:
                 with self.atomic:
                     self.busy.discard(role)
@@ -578,6 +582,7 @@ class _Run:
                 with atomic:
                     self.running -= 1
             else:
+                torn = False
                 try:
                     if sleep:
                         self.env.sleep(sleep)
@@ -586,8 +591,12 @@ class _Run:
                             self.send(reply, None, spec.reply_droppable, False, hop=1)
                         for op in actions:
                             self.play(op, hop=1)
+                except (GreenletExit, ExecutionAborted):
+                    torn = True  # torn down while the handler waited: it never ended
+                    raise
                 finally:
-                    record("end", msg, sub)
+                    if not torn:
+                        record("end", msg, sub)
                     with atomic:
                         self.running -= 1
             if raises:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from sim.conform import MAX_STEPS, STEPS, _Conformance
-from sim.scenario import ChannelSpec, Scenario, Send, Settle
+from sim.scenario import ChannelSpec, Scenario, Send, Settle, Unsubscribe
 
 IMPL = "tests.sim.impls.poll_forever:Adapter"
 
@@ -28,3 +28,19 @@ def test_a_polling_hang_is_a_liveness_finding_without_a_replay(tmp_path: Path) -
     assert list(run.found) == ["S1"]
     assert "shutdown() did not return" in run.found["S1"]
     assert c.explored.unfinished == 0 and not c.livelock
+
+
+@pytest.mark.spec("S1", "W3")
+def test_calls_stuck_when_the_run_is_cut_record_no_return(tmp_path: Path) -> None:
+    """An unsubscribe() and a handler (stuck in a send) that never returned: tearing the run
+    down used to record their unsub_ret and end at the cut, so the history looked busy up
+    to the end (the hang went unjudged: "still at work") and the calls looked finished."""
+    c = _Conformance(IMPL, tmp_path, simulated=True)
+    channels = (ChannelSpec("stuck.a"), ChannelSpec("a", reply=2), ChannelSpec("stuck.b"))
+    scenario = Scenario(channels, ((Unsubscribe(0),), (Send(1),)), workers=1)
+    run = c.play_sim(scenario, "random", 0)
+    kinds = [e.kind for e in run.history.events]
+    assert "unsub_call" in kinds and "unsub_ret" not in kinds
+    assert "start" in kinds and "end" not in kinds
+    assert c.explored.unfinished == 0
+    assert any("did not return" in text for text in run.found.values()), run.found

@@ -1,5 +1,6 @@
 """A small bus whose worker polls its queue every second and whose shutdown() never returns
-(it waits for an event nobody sets): a hang that the virtual clock keeps moving through."""
+(it waits for an event nobody sets): a hang that the virtual clock keeps moving through.
+unsubscribe() of a topic starting with ``stuck`` and send() on one never return either."""
 
 import queue
 import threading
@@ -22,6 +23,8 @@ class Bus:
             handler(topic, data)
 
     def send(self, subs, topic, data):
+        if topic.startswith("stuck"):
+            self.stopped.wait()
         self.seq += 1
         for handler in subs:
             self.inbox.put((handler, topic, dict(data)))
@@ -47,6 +50,8 @@ class Adapter:
         system["subs"][id(handle)] = (handle[0], handler)
 
     def unsubscribe(self, system, handle):
+        if handle[0].startswith("stuck"):
+            system["bus"].stopped.wait()
         system["subs"].pop(id(handle), None)
 
     def send(self, system, handle, data, expiry, local, droppable):
