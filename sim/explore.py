@@ -25,11 +25,11 @@ from sim.generate import GenConfig, scenario_from_seed
 from sim.lines.config import LinePoints
 from sim.lines.plan import modules_for, plan_run
 from sim.oracle import CLAUSES
-from sim.runs import MAX_STEPS, judge
+from sim.runs import MAX_STEPS, judge, record
 from sim.scenario import Scenario
 from sim.scheduler import SchedulingStrategy
 from sim.strategies.exhaustive import Exhaustive
-from sim.trace import Trace, record
+from sim.trace import Trace
 
 __all__ = [
     "CampaignSummary",
