@@ -32,7 +32,7 @@ from typing import Any
 
 from sim.adapters import load_adapter
 from sim.adapters.base import Adapter
-from sim.execution import simulate
+from sim.execution import Execution, simulate
 from sim.history import History
 from sim.lines.config import LinePoints
 from sim.oracle import Verdict, check
@@ -59,6 +59,7 @@ __all__ = [
     "determinism_check",
     "judge",
     "named_clause",
+    "outcome_of",
     "record",
     "replay",
     "resolve",
@@ -118,11 +119,17 @@ def record(
     if seed is None:
         seed = description.get("seed")
     execution = simulate(scenario, adapter, strategy, max_steps, lines)
+    outcome = outcome_of(execution, outcome_fn)
+    return capture(execution, impl, description, seed, max_steps, outcome, lines)
+
+
+def outcome_of(execution: Execution, outcome_fn: OutcomeFn | None = judge) -> dict[str, Any]:
+    """*execution*'s outcome: how it ended (``default_outcome``), then *outcome_fn*'s verdict."""
     history, sched, error = execution.history, execution.sched, execution.error
     outcome = default_outcome(history, sched, error)
     if outcome_fn is not None:
         outcome.update(outcome_fn(history, sched, error))
-    return capture(execution, impl, description, seed, max_steps, outcome, lines)
+    return outcome
 
 
 def replay(
