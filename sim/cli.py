@@ -383,8 +383,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if len(specs) == 1:
         result = run_one(specs[0], trace_dir, keep=False)
         if args.trace_out:
-            from sim.runs import judge
-            from sim.trace import record
+            from sim.runs import judge, record
 
             spec = specs[0]
             scenario = spec.scenario()
@@ -447,8 +446,7 @@ def _determinism(specs: Sequence[RunSpec]) -> int:
     that the simulator does not control): the first differing step is printed.
     """
     from sim.determinism import HASH_SEEDS, across_processes
-    from sim.runs import judge
-    from sim.trace import determinism_check
+    from sim.runs import determinism_check, judge
 
     results = []
     for spec in specs:
@@ -596,8 +594,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 def _cmd_replay(args: argparse.Namespace) -> int:
     from sim.inputs import adapter_for_trace, replay_command
-    from sim.runs import judge
-    from sim.trace import TraceFormatError, load, replay, timeline
+    from sim.runs import judge, replay
+    from sim.trace import TraceFormatError, load, timeline
 
     try:
         trace = load(args.file)
