@@ -3,7 +3,7 @@
 For every mutant in ``sim.mutants.MUTANTS``, on its ``witness`` scenario, each search
 runs schedules one after another until the first *counterexample* (an oracle
 violation, or an aborted run: deadlock, livelock, error), as
-``sim.trace.record(..., outcome_fn=sim.runs.judge)`` reports it:
+``sim.runs.record(..., outcome_fn=sim.runs.judge)`` reports it:
 
 * ``random``: ``RandomWalk`` seeds 0, 1, ... (``make_strategy("random", seed)``);
 * ``pct``: ``make_strategy("pct", seed)`` (PCT, depth 3, its default expected_steps 2000);
@@ -72,8 +72,7 @@ def search(mutant: str, strategy: str, budget: int) -> Search:
     """Run schedules of *mutant* under *strategy* until the first counterexample or *budget*."""
     from sim.explore import RunSpec, run_one
     from sim.mutants import MUTANTS
-    from sim.runs import judge
-    from sim.trace import record
+    from sim.runs import judge, record
 
     impl = f"mutant:{mutant}"
     begin = time.perf_counter()
@@ -112,9 +111,8 @@ def search(mutant: str, strategy: str, budget: int) -> Search:
 def control(mutant: str, seeds: int) -> int:
     """How many of *seeds* random schedules of refimpl on *mutant*'s witness are judged ok."""
     from sim.mutants import MUTANTS
-    from sim.runs import judge
+    from sim.runs import judge, record
     from sim.strategies import make_strategy
-    from sim.trace import record
 
     witness = MUTANTS[mutant].witness
     ok = 0

@@ -28,11 +28,11 @@ from sim.generate import GenConfig, scenario_from_seed
 from sim.history import History
 from sim.inputs import replay_command
 from sim.oracle import Verdict, Violation, check
-from sim.runs import MAX_STEPS, judge, resolve, save_trace
+from sim.runs import MAX_STEPS, judge, record, resolve, save_trace
+from sim.runs import replay as replay_trace
 from sim.scenario import Scenario
 from sim.strategies import make_strategy
-from sim.trace import Trace, load, record
-from sim.trace import replay as replay_trace
+from sim.trace import Trace, load
 
 __all__ = ["Exploration", "Failure", "Replayed", "check_history", "explore", "replay"]
 

@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING, Any
 from sim.inputs import (
     InputError,
     OneLineParser,
+    column_width,
     impl_name,
     non_negative_int,
+    os_reason,
     output_dir,
     output_file,
     positive_int,
@@ -180,7 +182,7 @@ def _parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("replay", help="re-execute a trace, print its timeline, check it")
     rep.add_argument("file")
     rep.add_argument("--steps", action="store_true", help="one row per scheduling step")
-    rep.add_argument("--width", type=positive_int, default=18)
+    rep.add_argument("--width", type=column_width, default=18, help="lane width (1-1000)")
     rep.add_argument(
         "--impl",
         type=impl_name,
@@ -247,6 +249,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _dispatch(args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # an output that passed the probe failed at the end (disk full, ...)
+        print(f"error: {os_reason(exc)}", file=sys.stderr)
         return 2
 
 
@@ -378,8 +383,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if len(specs) == 1:
         result = run_one(specs[0], trace_dir, keep=False)
         if args.trace_out:
-            from sim.runs import judge
-            from sim.trace import record
+            from sim.runs import judge, record
 
             spec = specs[0]
             scenario = spec.scenario()
@@ -442,8 +446,7 @@ def _determinism(specs: Sequence[RunSpec]) -> int:
     that the simulator does not control): the first differing step is printed.
     """
     from sim.determinism import HASH_SEEDS, across_processes
-    from sim.runs import judge
-    from sim.trace import determinism_check
+    from sim.runs import determinism_check, judge
 
     results = []
     for spec in specs:
@@ -599,8 +602,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 def _cmd_replay(args: argparse.Namespace) -> int:
     from sim.inputs import adapter_for_trace, replay_command
-    from sim.runs import judge
-    from sim.trace import TraceFormatError, load, replay, timeline
+    from sim.runs import judge, replay
+    from sim.trace import TraceFormatError, load, timeline
 
     try:
         trace = load(args.file)

@@ -1,6 +1,6 @@
 """Determinism across processes: the same run, recorded in fresh interpreters, gives the same bytes.
 
-``trace.determinism_check`` runs a spec twice in one process. That cannot see what differs
+``sim.runs.determinism_check`` runs a spec twice in one process. That cannot see what differs
 *between* processes: memory addresses (identity hashes, so the iteration order of sets of
 objects) and ``PYTHONHASHSEED`` (string hashes, so the order of sets of strings). Here each
 spec is recorded again in fresh interpreters, one per hash seed in ``HASH_SEEDS``, and every
@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from sim.explore import RunSpec
-from sim.runs import judge
-from sim.trace import Trace, compare, load, record
+from sim.runs import judge, record
+from sim.trace import Trace, compare, load
 
 __all__ = ["HASH_SEEDS", "across_processes", "record_spec"]
 

@@ -21,15 +21,18 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, overload
 
+from sim.adapters import load_adapter
+from sim.execution import simulate
 from sim.generate import GenConfig, scenario_from_seed
 from sim.lines.config import LinePoints
 from sim.lines.plan import modules_for, plan_run
 from sim.oracle import CLAUSES
-from sim.runs import MAX_STEPS, judge
+from sim.runs import MAX_STEPS, judge, outcome_of, record
 from sim.scenario import Scenario
 from sim.scheduler import SchedulingStrategy
+from sim.strategies import describe
 from sim.strategies.exhaustive import Exhaustive
-from sim.trace import Trace, record
+from sim.trace import Trace, capture
 
 __all__ = [
     "CampaignSummary",
@@ -136,10 +139,10 @@ class RunResult:
         return self.spec.command()
 
 
-def _digest(trace: Trace) -> str:
+def _digest(scenario: dict[str, Any], decisions: list[int]) -> str:
     h = hashlib.sha1(usedforsecurity=False)
-    h.update(repr(trace.scenario).encode())
-    h.update(bytes(str(trace.decisions), "ascii"))
+    h.update(repr(scenario).encode())
+    h.update(bytes(str(decisions), "ascii"))
     return h.hexdigest()[:16]
 
 
@@ -152,25 +155,55 @@ def _result(spec: RunSpec, trace: Trace, trace_dir: Path | None, keep: bool) -> 
         steps=trace.steps,
         preemptions=trace.preemptions,
         decisions=len(trace.decisions),
-        digest=_digest(trace),
+        digest=_digest(trace.scenario, trace.decisions),
         brokers=trace.scenario["brokers"],
         workers=trace.scenario["workers"],
         error=trace.error,
     )
     if trace_dir is not None and (keep or result.failed):
-        trace_dir.mkdir(parents=True, exist_ok=True)
-        path = trace_dir / spec.trace_name()
-        path.write_text(trace.dumps(), encoding="utf-8")
-        result.trace_path = str(path)
+        _write(result, trace, trace_dir)
     return result
 
 
+def _write(result: RunResult, trace: Trace, trace_dir: Path) -> None:
+    trace_dir.mkdir(parents=True, exist_ok=True)
+    path = trace_dir / result.spec.trace_name()
+    path.write_text(trace.dumps(), encoding="utf-8")
+    result.trace_path = str(path)
+
+
 def run_one(spec: RunSpec, trace_dir: Path | None = None, keep: bool = False) -> RunResult:
-    """Run one spec; write its trace under *trace_dir* if it failed (or always, with *keep*)."""
+    """Run one spec; write its trace under *trace_dir* if it failed (or always, with *keep*).
+
+    The trace is captured only when it is written: a campaign's passing runs need their
+    verdict and counters, which the execution itself gives.
+    """
     scenario = spec.scenario()
     strategy, lines = spec.plan(scenario)
-    trace = record(scenario, spec.impl, strategy, spec.seed, spec.max_steps, judge, lines=lines)
-    return _result(spec, trace, trace_dir, keep)
+    execution = simulate(scenario, load_adapter(spec.impl), strategy, spec.max_steps, lines)
+    outcome = outcome_of(execution, judge)
+    sched = execution.sched
+    decisions = sched.decisions if sched is not None else []
+    scenario_json = scenario.to_json()
+    result = RunResult(
+        spec=spec,
+        status=outcome["status"],
+        violations=list(outcome.get("violations", [])),
+        steps=sched.steps if sched is not None else 0,
+        preemptions=sched.preemptions if sched is not None else 0,
+        decisions=len(decisions),
+        digest=_digest(scenario_json, decisions),
+        brokers=scenario.brokers,
+        workers=scenario.workers,
+        error=outcome.get("error", ""),
+    )
+    if trace_dir is not None and (keep or result.failed):
+        description = describe(strategy)
+        trace = capture(
+            execution, spec.impl, description, spec.seed, spec.max_steps, outcome, lines
+        )
+        _write(result, trace, trace_dir)
+    return result
 
 
 @dataclass

@@ -18,10 +18,10 @@ from typing import Any
 
 from sim import jsonl
 from sim.inputs import replay_command
-from sim.runs import MAX_STEPS, REAL_TOLERANCE, judge, run_real, save_trace
+from sim.runs import MAX_STEPS, REAL_TOLERANCE, judge, record, run_real, save_trace
 from sim.scenario import Scenario
 from sim.scheduler import SchedulingStrategy
-from sim.trace import Trace, record
+from sim.trace import Trace
 
 __all__ = ["PropertyFailure", "check_real", "check_sim", "trace_dir"]
 

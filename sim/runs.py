@@ -1,7 +1,14 @@
-"""The glue every front end shares: judge a run, save and name its trace, run on real threads.
+"""The glue every front end shares: record, judge, replay and save a run, run on real threads.
 
 The CLI, the property helpers, conformance, the public API and the benchmarks all turn a
 run into a verdict and a file the same way, so the way lives here once:
+
+* ``record``: play a scenario once (``sim.execution.simulate``), give the execution its
+  outcome (the caller's ``outcome_fn``, e.g. ``judge``) and capture it as a trace
+  (``sim.trace.capture``), also when it aborts (deadlock, livelock, a failed replay) or a
+  thread raises; ``replay(trace)`` plays a trace's decisions again (``Replay``) and
+  compares the two traces (``sim.trace.compare``); ``determinism_check`` records the same
+  run twice and compares them, byte for byte;
 
 * ``MAX_STEPS``: the step limit of a simulated run (beyond it: livelock), defined by
   the scheduler that enforces it;
@@ -18,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,19 +33,36 @@ from typing import Any
 from sim.adapters import load_adapter
 from sim.adapters.base import Adapter
 from sim.adapters.unmodified import Unmodified, is_v2
+from sim.execution import Execution, simulate
 from sim.history import History
+from sim.lines.config import LinePoints
 from sim.oracle import Verdict, check
 from sim.scenario import Scenario
-from sim.scheduler import MAX_STEPS, Scheduler
-from sim.trace import Trace, default_outcome
+from sim.scheduler import MAX_STEPS, Scheduler, SchedulingStrategy
+from sim.strategies import describe
+from sim.strategies.replay import Replay
+from sim.trace import (
+    OutcomeFn,
+    ReplayResult,
+    Trace,
+    capture,
+    compare,
+    default_outcome,
+    first_difference,
+    line_points,
+)
 
 __all__ = [
     "MAX_STEPS",
     "REAL_SCALE",
     "REAL_TOLERANCE",
     "RealRun",
+    "determinism_check",
     "judge",
     "named_clause",
+    "outcome_of",
+    "record",
+    "replay",
     "resolve",
     "run_real",
     "save_trace",
@@ -67,6 +92,113 @@ def named_clause(error: str) -> str | None:
     """The clause an error names at its end, as the harness's own checks do ("... (T1)")."""
     match = _CLAUSE_TAG.search(error)
     return match.group(1) if match else None
+
+
+def record(
+    scenario: Scenario,
+    impl: str,
+    strategy: SchedulingStrategy,
+    seed: int | None = None,
+    max_steps: int = MAX_STEPS,
+    outcome_fn: OutcomeFn | None = None,
+    *,
+    adapter: Adapter | None = None,
+    description: dict[str, Any] | None = None,
+    lines: LinePoints | None = None,
+) -> Trace:
+    """Play *scenario* against *impl* under *strategy*, judge it, and capture it as a Trace.
+
+    *adapter* overrides ``load_adapter(impl)`` (the trace still names *impl*);
+    *description* overrides ``describe(strategy)``. *seed* defaults to the strategy's.
+    *outcome_fn* (e.g. ``judge``) adds its verdict to the execution's own status.
+    *lines*: scheduling points before those lines too (``sim.lines``).
+    """
+    if adapter is None:
+        adapter = load_adapter(impl)
+    if description is None:
+        description = describe(strategy)
+    if seed is None:
+        seed = description.get("seed")
+    execution = simulate(scenario, adapter, strategy, max_steps, lines)
+    outcome = outcome_of(execution, outcome_fn)
+    return capture(execution, impl, description, seed, max_steps, outcome, lines)
+
+
+def outcome_of(execution: Execution, outcome_fn: OutcomeFn | None = judge) -> dict[str, Any]:
+    """*execution*'s outcome: how it ended (``default_outcome``), then *outcome_fn*'s verdict."""
+    history, sched, error = execution.history, execution.sched, execution.error
+    outcome = default_outcome(history, sched, error)
+    if outcome_fn is not None:
+        outcome.update(outcome_fn(history, sched, error))
+    return outcome
+
+
+def replay(
+    trace: Trace, outcome_fn: OutcomeFn | None = None, *, adapter: Adapter | None = None
+) -> ReplayResult:
+    """Run *trace* again with its decisions and report the first divergence precisely.
+
+    How the execution ends (``Trace.error``) is always compared. The verdict
+    (``Trace.outcome``) is compared only when *outcome_fn*, the function that judged the
+    original, is given; otherwise a replay that ends the same way takes the original's.
+    """
+    again = record(
+        trace.load_scenario(),
+        trace.impl,
+        Replay(trace.decisions),
+        trace.seed,
+        trace.max_steps,
+        outcome_fn,
+        adapter=adapter if adapter is not None else _adapter(trace),
+        description=trace.strategy,
+        lines=line_points(trace),
+    )
+    if outcome_fn is None and again.error == trace.error:
+        again.outcome = dict(trace.outcome)
+    return ReplayResult(trace, again, compare(trace, again))
+
+
+def _adapter(trace: Trace) -> Adapter:
+    from sim.inputs import adapter_for_trace
+
+    adapter: Adapter = adapter_for_trace(trace.impl)
+    return adapter
+
+
+def determinism_check(
+    scenario: Scenario,
+    impl: str,
+    strategy_factory: Callable[[int], SchedulingStrategy],
+    seed: int,
+    max_steps: int = MAX_STEPS,
+    outcome_fn: OutcomeFn | None = None,
+    *,
+    adapter: Adapter | None = None,
+    lines: LinePoints | None = None,
+) -> ReplayResult:
+    """Record the same run twice (fresh strategy from *seed* each time); any difference is a bug."""
+    first, second = (
+        record(
+            scenario,
+            impl,
+            strategy_factory(seed),
+            seed,
+            max_steps,
+            outcome_fn,
+            adapter=adapter,
+            lines=lines,
+        )
+        for _ in range(2)
+    )
+    found = compare(first, second, ("run 1", "run 2"))
+    if not found:
+        x, y = first.dumps(), second.dumps()
+        if x != y:
+            at = first_difference(list(x), list(y)) or 0
+            found.append(
+                f"trace bytes differ at offset {at}: {x[at : at + 60]!r} vs {y[at : at + 60]!r}"
+            )
+    return ReplayResult(first, second, found)
 
 
 def save_trace(trace: Trace, directory: str | Path, name: str = "", prefix: str = "") -> Path:

@@ -14,21 +14,21 @@ points; the field is absent for runs without line points.
 ``Trace.dumps()`` is canonical JSON (sorted keys, no spaces, ASCII, one trailing
 newline), so the same run gives the same bytes on every machine and in every process.
 
-* ``record(scenario, impl, strategy, seed, max_steps, outcome_fn)`` plays the scenario
-  under ``sim.driver.play_sim`` and captures the run, also when it aborts (deadlock,
-  livelock, a failed replay) or a thread raises.
-* ``replay(trace)`` plays it again with ``Replay(trace.decisions)`` and compares step
-  by step and event by event; ``ReplayResult.first`` is the first divergence, e.g.
-  ``step 118: trace has thread 4 'get queue2', replay has thread 3 'acquire lock1'``.
-* ``determinism_check(...)`` records the same run twice and compares the two.
+A trace only stores and reads: ``capture(execution, ...)`` turns a
+``sim.execution.Execution`` (a run that already happened) and the caller's verdict into
+a trace, and ``compare(a, b)`` names the first differences between two traces, step by
+step and event by event, e.g. ``step 118: trace has thread 4 'get queue2', replay has
+thread 3 'acquire lock1'``. Running is elsewhere: ``sim.runs.record`` plays, judges and
+captures a run; ``sim.runs.replay`` plays a trace's decisions again and compares.
+
 * ``load(path)`` refuses other format versions and anything that is not a well-formed
   trace (every field's type is checked, the scenario as ``sim.inputs`` checks scenario
   files), so a hand-edited or hostile file fails with one ``TraceFormatError`` line;
   ``timeline(trace)`` draws one lane per virtual thread (``python -m sim replay FILE
   [--steps]`` shows it, in ``sim.cli``).
-* A trace *names* its implementation; ``replay`` resolves that name only among the
-  registered adapters (``sim.inputs.adapter_for_trace``): a file never chooses code to
-  import. Replaying a ``module:factory`` trace takes an explicit ``adapter=``.
+* A trace *names* its implementation; ``sim.runs.replay`` resolves that name only among
+  the registered adapters (``sim.inputs.adapter_for_trace``): a file never chooses code
+  to import. Replaying a ``module:factory`` trace takes an explicit ``adapter=``.
 """
 
 from __future__ import annotations
@@ -39,15 +39,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sim.adapters import load_adapter
-from sim.adapters.base import Adapter
-from sim.driver import play_sim
+from sim.execution import Execution
 from sim.history import Event, History
 from sim.lines.config import LinePoints
 from sim.scenario import Scenario
-from sim.scheduler import MAX_STEPS, Deadlock, Livelock, Scheduler, SchedulingStrategy
-from sim.strategies import describe
-from sim.strategies.replay import Replay
+from sim.scheduler import Deadlock, Livelock, Scheduler
 
 __all__ = [
     "FORMAT",
@@ -56,13 +52,12 @@ __all__ = [
     "ReplayResult",
     "Trace",
     "TraceFormatError",
+    "capture",
     "compare",
     "default_outcome",
-    "determinism_check",
+    "first_difference",
     "line_points",
     "load",
-    "record",
-    "replay",
     "timeline",
 ]
 
@@ -354,7 +349,7 @@ def _is_int_any(value: object) -> bool:
     return type(value) is int  # msg and sub are -1 when absent
 
 
-# recording -------------------------------------------------------------------------------------
+# capturing -------------------------------------------------------------------------------------
 def default_outcome(
     history: History, sched: Scheduler | None, error: BaseException | None
 ) -> dict[str, Any]:
@@ -374,59 +369,25 @@ def _error_text(error: BaseException | None) -> str:
     return "" if error is None else f"{type(error).__name__}: {error}"
 
 
-def record(
-    scenario: Scenario,
+def capture(
+    execution: Execution,
     impl: str,
-    strategy: SchedulingStrategy,
-    seed: int | None = None,
-    max_steps: int = MAX_STEPS,
-    outcome_fn: OutcomeFn | None = None,
-    *,
-    adapter: Adapter | None = None,
-    description: dict[str, Any] | None = None,
+    strategy: dict[str, Any],
+    seed: int | None,
+    max_steps: int,
+    outcome: dict[str, Any],
     lines: LinePoints | None = None,
 ) -> Trace:
-    """Play *scenario* against *impl* under *strategy* and capture the run as a Trace.
-
-    *adapter* overrides ``load_adapter(impl)`` (the trace still names *impl*);
-    *description* overrides ``describe(strategy)``. *seed* defaults to the strategy's.
-    *lines*: scheduling points before those lines too (``sim.lines``); a strategy with a
-    ``line_point()`` method hears of each one before it is taken.
-    """
-    if adapter is None:
-        adapter = load_adapter(impl)
-    if description is None:
-        description = describe(strategy)
-    if seed is None:
-        seed = description.get("seed")
-    instrument = None
-    if lines is not None:
-        from sim.lines.tracer import LineTracer
-
-        instrument = LineTracer(lines, on_point=getattr(strategy, "line_point", None))
-    error: BaseException | None = None
-    history: History | None = None
-    sched: Scheduler | None = None
-    try:
-        # play_sim attaches its scheduler to whatever it raises, so the decisions made
-        # before a failure are the scheduler's own (no wrapper per decision is needed)
-        history, sched = play_sim(scenario, adapter, strategy, max_steps, instrument)
-    except Exception as exc:  # the run's failure is the trace's outcome
-        error = exc
-        history = getattr(exc, "history", None)
-        sched = getattr(exc, "scheduler", None)
-    partial = history is None or sched is None
-    if history is None:
-        history = History()
-    outcome = default_outcome(history, sched, error)
-    if outcome_fn is not None:
-        outcome.update(outcome_fn(history, sched, error))
+    """*execution* as a trace: what ran (*impl*, the *strategy*'s description, *seed*,
+    *max_steps*, *lines*), what happened, and the caller's verdict (*outcome*)."""
     if outcome.get("status") not in STATUSES:
         raise ValueError(f"outcome status {outcome.get('status')!r} is not one of {STATUSES}")
+    sched = execution.sched
+    history = execution.history
     return Trace(
         impl=impl,
-        scenario=scenario.to_json(),
-        strategy=description,
+        scenario=execution.scenario.to_json(),
+        strategy=strategy,
         seed=seed,
         max_steps=max_steps,
         decisions=list(sched.decisions) if sched is not None else [],
@@ -437,9 +398,9 @@ def record(
         preemptions=sched.preemptions if sched is not None else 0,
         time=sched.time if sched is not None else 0.0,
         history=history.to_json(),
-        error=_error_text(error),
+        error=_error_text(execution.error),
         outcome=outcome,
-        partial=partial,
+        partial=execution.partial,
         lines=None if lines is None else lines.to_json(),
     )
 
@@ -485,7 +446,7 @@ def _event_text(events: list[Any], index: int) -> str:
     )
 
 
-def _first_difference(a: list[Any], b: list[Any]) -> int | None:
+def first_difference(a: list[Any], b: list[Any]) -> int | None:
     for index, (x, y) in enumerate(zip(a, b, strict=False)):
         if x != y:
             return index
@@ -502,7 +463,7 @@ def compare(a: Trace, b: Trace, names: tuple[str, str] = ("trace", "replay")) ->
             f"{nb} {'is partial' if b.partial else 'is whole'}"
         )
     if not (a.partial or b.partial):
-        index = _first_difference(list(a.log), list(b.log))
+        index = first_difference(list(a.log), list(b.log))
         if index is not None:
             found.append(
                 f"step {index + 1}: {na} has {_step_text(a.log, index)}, "
@@ -513,7 +474,7 @@ def compare(a: Trace, b: Trace, names: tuple[str, str] = ("trace", "replay")) ->
             f"end: {na} {f'ended with {a.error!r}' if a.error else 'finished'}, "
             f"{nb} {f'ended with {b.error!r}' if b.error else 'finished'}"
         )
-    index = _first_difference(a.decisions, b.decisions)
+    index = first_difference(a.decisions, b.decisions)
     if index is not None:
         da = a.decisions[index] if index < len(a.decisions) else None
         db = b.decisions[index] if index < len(b.decisions) else None
@@ -524,7 +485,7 @@ def compare(a: Trace, b: Trace, names: tuple[str, str] = ("trace", "replay")) ->
         )
     if not (a.partial or b.partial):
         ea, eb = a.history.get("events", []), b.history.get("events", [])
-        index = _first_difference([list(e) for e in ea], [list(e) for e in eb])
+        index = first_difference([list(e) for e in ea], [list(e) for e in eb])
         if index is not None:
             found.append(
                 f"history event {index}: {na} has {_event_text(ea, index)}, "
@@ -547,74 +508,6 @@ def compare(a: Trace, b: Trace, names: tuple[str, str] = ("trace", "replay")) ->
         if getattr(a, name) != getattr(b, name):
             found.append(f"{name}: {na} has {getattr(a, name)!r}, {nb} has {getattr(b, name)!r}")
     return found
-
-
-def replay(
-    trace: Trace, outcome_fn: OutcomeFn | None = None, *, adapter: Adapter | None = None
-) -> ReplayResult:
-    """Run *trace* again with its decisions and report the first divergence precisely.
-
-    How the execution ends (``Trace.error``) is always compared. The verdict
-    (``Trace.outcome``) is compared only when *outcome_fn*, the function that judged the
-    original, is given; otherwise a replay that ends the same way takes the original's.
-    """
-    again = record(
-        trace.load_scenario(),
-        trace.impl,
-        Replay(trace.decisions),
-        trace.seed,
-        trace.max_steps,
-        outcome_fn,
-        adapter=adapter if adapter is not None else _adapter(trace),
-        description=trace.strategy,
-        lines=line_points(trace),
-    )
-    if outcome_fn is None and again.error == trace.error:
-        again.outcome = dict(trace.outcome)
-    return ReplayResult(trace, again, compare(trace, again))
-
-
-def _adapter(trace: Trace) -> Adapter:
-    from sim.inputs import adapter_for_trace
-
-    adapter: Adapter = adapter_for_trace(trace.impl)
-    return adapter
-
-
-def determinism_check(
-    scenario: Scenario,
-    impl: str,
-    strategy_factory: Callable[[int], SchedulingStrategy],
-    seed: int,
-    max_steps: int = MAX_STEPS,
-    outcome_fn: OutcomeFn | None = None,
-    *,
-    adapter: Adapter | None = None,
-    lines: LinePoints | None = None,
-) -> ReplayResult:
-    """Record the same run twice (fresh strategy from *seed* each time); any difference is a bug."""
-    first, second = (
-        record(
-            scenario,
-            impl,
-            strategy_factory(seed),
-            seed,
-            max_steps,
-            outcome_fn,
-            adapter=adapter,
-            lines=lines,
-        )
-        for _ in range(2)
-    )
-    found = compare(first, second, ("run 1", "run 2"))
-    if not found:
-        x, y = first.dumps(), second.dumps()
-        if x != y:
-            at = _first_difference(list(x), list(y)) or 0
-            found.append(
-                f"trace bytes differ at offset {at}: {x[at : at + 60]!r} vs {y[at : at + 60]!r}"
-            )
-    return ReplayResult(first, second, found)
 
 
 # reading ------------------------------------------------------------------------------------------

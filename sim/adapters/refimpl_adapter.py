@@ -26,11 +26,10 @@ class NotPlain(AssertionError):
 
 
 def _spy(base: type, names: tuple[str, ...]) -> type:
-    """A subclass of *base* whose methods *names* note in ``_seen`` that they ran.
+    """A subclass of *base* whose methods *names* note in the value's ``_seen`` that they ran.
 
-    Made once per base type; each session subclasses it with its own ``_seen`` list
-    (``_spied``): a class with only that attribute costs far less to make than one with
-    every spied method (the session is made once per simulated run).
+    Made once per base type. A session gives each value it makes its own list (``_noting``):
+    an attribute on the value, not a class per session (a session is made per simulated run).
     """
 
     def spied(name: str) -> Any:
@@ -45,9 +44,10 @@ def _spy(base: type, names: tuple[str, ...]) -> type:
     return type(f"Caller{base.__name__.title()}", (base,), {n: spied(n) for n in names})
 
 
-def _spied(spy: type, seen: list[str]) -> type:
-    """*spy* for one session: what its methods note goes to *seen*."""
-    return type(spy.__name__, (spy,), {"_seen": seen})
+def _noting(value: Any, seen: list[str]) -> Any:
+    """*value* (a spy) with what its methods note going to *seen*."""
+    value._seen = seen
+    return value
 
 
 _STR_METHODS = (
@@ -121,8 +121,6 @@ class RefimplSession:
         self.runtime = runtime
         self._report = report
         self._not_plain: list[str] = []  # raised at settle() or shutdown()
-        self._str = _spied(_SPY_STR, self._not_plain)
-        self._datetime = _spied(_SPY_DATETIME, self._not_plain)
 
     def _check_plain(self) -> None:
         if self._not_plain:
@@ -134,7 +132,8 @@ class RefimplSession:
     def channel(self, topic: str) -> Channel:
         # a str subclass probes T1's "used as its plain value"; bad input goes in as given
         channel = Channel(
-            self._str(topic) if isinstance(topic, str) else topic, runtime=self.runtime
+            _noting(_SPY_STR(topic), self._not_plain) if isinstance(topic, str) else topic,
+            runtime=self.runtime,
         )
         if type(channel.topic) is not str:
             self._not_plain.append(f"Channel.topic is a {type(channel.topic).__name__} (T1)")
@@ -160,7 +159,8 @@ class RefimplSession:
         # the same clock read refimpl would make for a timedelta, so schedules do not change
         deadline: object = expiry  # a datetime (scenario format 2) goes to refimpl as given
         if isinstance(expiry, timedelta):
-            deadline = _as(self._datetime, self.runtime._now() + expiry)
+            moment = _as(_SPY_DATETIME, self.runtime._now() + expiry)
+            deadline = _noting(moment, self._not_plain)
         sent = channel.send(data, expiry=deadline, local=local, droppable=droppable)
         if sent.expiry is not None and type(sent.expiry) is not datetime:
             self._not_plain.append(f"Message.expiry is a {type(sent.expiry).__name__} (E1)")

@@ -19,9 +19,9 @@ from sim.adapters import load_adapter
 from sim.history import History
 from sim.lines.plan import plan_run
 from sim.oracle import check
-from sim.runs import judge, named_clause
+from sim.runs import judge, named_clause, record
 from sim.scenario import Scenario
-from sim.trace import Trace, record
+from sim.trace import Trace
 
 __all__ = [
     "LIVENESS_CLAUSE",

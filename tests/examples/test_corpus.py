@@ -27,8 +27,8 @@ from sim.conform.runner import Run, simulate
 from sim.conform.shrink import shrink
 from sim.generate import scenario_from_seed
 from sim.history import History
+from sim.runs import replay
 from sim.scenario import Scenario
-from sim.trace import replay
 
 #: (strategy, seed) of the campaign where conform's default campaign finds each bug (found by
 #: scanning seeds 0.. under random and PCT, as the campaign plays them)

@@ -14,8 +14,9 @@ from sim.adapters import load_adapter
 from sim.adapters.unmodified import Unmodified
 from sim.conform import conform
 from sim.driver import play_real
+from sim.runs import replay
 from sim.scenario import ChannelSpec, Scenario, Send, Settle
-from sim.trace import load, replay
+from sim.trace import load
 
 IMPL = "examples.plain_channels.adapter:factory"
 BROKEN = "examples.plain_channels.adapter:broken_factory"

@@ -16,7 +16,8 @@ import pytest
 from sim import cli
 from sim.explore import RunSpec, judge, run_one
 from sim.lines.plan import plan_run
-from sim.trace import determinism_check, load, record, replay
+from sim.runs import determinism_check, record, replay
+from sim.trace import load
 
 pytestmark = pytest.mark.settrace
 

@@ -18,8 +18,8 @@ import pytest
 
 from sim.cli import main
 from sim.explore import RunSpec, campaign_specs, judge
+from sim.runs import record
 from sim.strategies import make_strategy
-from sim.trace import record
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -18,8 +18,8 @@ from sim.conform import ALL_CLAUSES, _Conformance, conform, first_difference
 from sim.conform.observability import TABLE
 from sim.mutants import MUTANTS
 from sim.oracle import CLAUSES
-from sim.runs import judge
-from sim.trace import load, replay
+from sim.runs import judge, replay
+from sim.trace import load
 from tests.mutants import mutant_params
 
 HONEST = {"conforms", "not exercised", "not observable"}

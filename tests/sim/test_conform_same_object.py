@@ -17,9 +17,8 @@ import pytest
 
 from sim.conform.probes import ProbeResult, probe_same_object, same_object_scenarios
 from sim.conform.runner import Run, simulate
-from sim.runs import judge
+from sim.runs import judge, replay
 from sim.scenario import Scenario, Subscribe, Unsubscribe
-from sim.trace import replay
 from tests.sim.test_oracle import B, only
 
 PLAIN = "examples.plain_channels.adapter:factory"

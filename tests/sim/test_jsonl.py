@@ -13,9 +13,8 @@ from sim import jsonl
 from sim.generate import scenario_from_seed
 from sim.history import History
 from sim.oracle import check
-from sim.runs import judge
+from sim.runs import judge, record
 from sim.strategies import make_strategy
-from sim.trace import record
 
 
 def _recorded(seed: int, impl: str) -> tuple[History, list[str]]:

@@ -22,19 +22,11 @@ from refimpl._seam import Platform
 from sim.adapters import load_adapter
 from sim.adapters.base import Handler, Report
 from sim.explore import judge
+from sim.runs import determinism_check, record, replay
 from sim.scenario import Advance, ChannelSpec, Scenario, Send
 from sim.scheduler import SchedulingStrategy
 from sim.strategies import PCT, RandomWalk, describe, make_strategy
-from sim.trace import (
-    FORMAT,
-    Trace,
-    TraceFormatError,
-    determinism_check,
-    load,
-    record,
-    replay,
-    timeline,
-)
+from sim.trace import FORMAT, Trace, TraceFormatError, load, timeline
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -182,7 +174,7 @@ def test_trace_written_by_another_process_is_byte_identical(tmp_path: Path) -> N
         "import json, sys\n"
         "from sim.scenario import Scenario\n"
         "from sim.strategies import make_strategy\n"
-        "from sim.trace import record\n"
+        "from sim.runs import record\n"
         "scenario = Scenario.from_json(json.loads(sys.argv[1]))\n"
         "strategy = make_strategy('pct', 9, expected_steps=150)\n"
         "record(scenario, 'refimpl', strategy).save(sys.argv[2])\n"
