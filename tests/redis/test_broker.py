@@ -136,37 +136,3 @@ def test_settings_are_checked(server: RedisServer) -> None:
     rt = Runtime(_settings(server, MAX_CHANNEL_MESSAGE_BROKER_THREADS=2))
     with pytest.raises(ValueError, match="MAX_CHANNEL_MESSAGE_BROKER_THREADS = 1"):
         rt.start()
-
-
-@pytest.mark.spec("P1", "P3")
-def test_an_xadd_whose_reply_is_lost_is_not_added_again(server: RedisServer) -> None:
-    seen = Seen()
-    published: list[str] = []
-
-    def observer(kind: str, message: Any, channel: Any, detail: str) -> None:
-        if kind == "publish":
-            published.append(detail)
-
-    rt = Runtime(_settings(server), observer=observer).start()
-    try:
-        broker: Any = rt.workers[0]
-        real = broker.client.xadd
-        calls: list[bytes] = []
-
-        def lose_first_reply(*args: Any, **kw: Any) -> Any:
-            calls.append(real(*args, **kw))
-            if len(calls) == 1:
-                raise redis.ConnectionError("reply lost")  # done on the server, reply lost
-            return calls[-1]
-
-        broker.client.xadd = lose_first_reply
-        Channel("t", runtime=rt).subscribe(seen.handler)
-        message = Channel("t", runtime=rt).send({"id": "once"})
-        assert seen.event.wait(10)
-        rt.join()
-        entries = redis.Redis.from_url(server.url).xrange("unit")
-        assert len(calls) == 1 and len(entries) == 1, "the retry added the entry again"
-        assert published == [entries[0][0].decode()] and not message.is_dropped()
-        assert [m.data["id"] for m in seen.messages] == ["once"]
-    finally:
-        rt.shutdown()

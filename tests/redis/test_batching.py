@@ -1,0 +1,161 @@
+"""The Redis broker's batches on a real server: order within and across a batch, lost replies.
+
+A burst of sends is added to the stream in batches (one ``MULTI``/``XADD``.../``EXEC`` per
+batch). Two runtimes in this test process stand for two processes. The broker's first batch
+is held at the server's door (``Door``) while the rest of the burst is sent, so the second
+batch is the rest of the burst, every time; ``Door`` can also lose a batch's reply after
+the server ran it (the ``XADD`` retried after a lost reply of P3, for a whole batch).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import redis
+
+from examples.redis_server import RedisServer
+from refimpl import Channel, Message
+from refimpl.runtime import Runtime
+
+BROKER = "refimpl.redis_broker.RedisMessageBroker"
+SENDS = 60
+
+
+class Door:
+    """Wraps a broker's ``client.pipeline``: holds the first batch until ``open`` is set,
+    and loses the reply of the batches numbered in *lose* (1 = the first) after the server
+    ran them. Counts each batch's entries."""
+
+    def __init__(self, broker: Any, lose: frozenset[int] = frozenset()) -> None:
+        self.open = threading.Event()
+        self.held = threading.Event()  # the first batch is waiting at the door
+        self.lose = lose
+        self.sizes: list[int] = []  # entries per batch the server ran
+        real = broker.client.pipeline
+
+        def pipeline(transaction: bool = True) -> Any:
+            pipe = real(transaction=transaction)
+            execute = pipe.execute
+
+            def run() -> Any:
+                adds = sum(args[0] == "XADD" for args, _ in pipe.command_stack)
+                if not adds:
+                    return execute()
+                if not self.sizes:
+                    self.held.set()
+                    assert self.open.wait(30)
+                reply = execute()
+                self.sizes.append(adds)
+                if len(self.sizes) in self.lose:
+                    raise redis.ConnectionError("reply lost")  # done on the server, reply lost
+                return reply
+
+            pipe.execute = run
+            return pipe
+
+        broker.client.pipeline = pipeline
+
+
+class Process:
+    """A runtime standing for one process: its subscriber's starts and its publishes."""
+
+    def __init__(self, server: RedisServer) -> None:
+        self.started: list[str] = []
+        self.published: dict[str, str] = {}
+        self.runtime = Runtime(
+            {"CHANNEL_MESSAGE_BROKER_CLASS": BROKER, "CHANNEL_REDIS_URL": server.url,
+             "CHANNEL_REDIS_STREAM": "batch", "MAX_CHANNEL_TASK_WORKER_THREADS": 1},
+            observer=self.observer,
+        ).start()
+        Channel("t", runtime=self.runtime).subscribe(self.handler)
+        self.broker: Any = self.runtime.workers[0]
+
+    def handler(self, message: Message) -> None:
+        ident = message.data.get("id")
+        if ident is not None:  # not a subscribe notice
+            self.started.append(ident)
+
+    def observer(self, kind: str, message: Any, channel: Any, detail: str) -> None:
+        if kind == "publish":
+            self.published[message.data["id"]] = detail
+
+
+@pytest.fixture
+def two(server: RedisServer) -> Iterator[tuple[Process, Process]]:
+    sender, other = Process(server), Process(server)
+    yield sender, other
+    for p in (sender, other):
+        p.runtime.shutdown()
+
+
+def _burst(sender: Process, door: Door) -> tuple[list[str], list[str]]:
+    """Send SENDS messages, every third local; the first waits at the door while the
+    others are sent. Returns (all ids, non-local ids) in send order."""
+    channel = Channel("t", runtime=sender.runtime)
+    ids = [f"m{i}" for i in range(SENDS)]
+    for i, ident in enumerate(ids):
+        channel.send({"id": ident}, local=i % 3 == 1)
+        if i == 0:
+            assert door.held.wait(30)
+    door.open.set()
+    assert sender.runtime.join(30)
+    return ids, [m for i, m in enumerate(ids) if i % 3 != 1]
+
+
+def _settle(process: Process, count: int) -> None:
+    """Wait until *process* started *count* messages (it reads the stream on its own
+    poll), then until it is idle."""
+    deadline = time.monotonic() + 30
+    while len(process.started) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert process.runtime.join(30)
+
+
+def _stream(server: RedisServer) -> list[tuple[str, str]]:
+    entries: Any = redis.Redis.from_url(server.url).xrange("batch")
+    return [(sid.decode(), f[b"seq"].decode()) for sid, f in entries]
+
+
+@pytest.mark.spec("P1", "P4", "R5")
+def test_a_burst_goes_in_batches_each_in_send_order_locals_first(
+    server: RedisServer, two: tuple[Process, Process]
+) -> None:
+    sender, other = two
+    door = Door(sender.broker)
+    ids, remote = _burst(sender, door)
+    # join() returned: the sender's own subscriber already started every message (R5)
+    assert sorted(sender.started) == sorted(ids)
+    assert door.sizes == [1, len(remote) - 1]  # the second batch: the rest of the burst
+    entries = _stream(server)
+    assert [sid for sid, _ in entries] == [sender.published[m] for m in remote]
+    assert len({seq for _, seq in entries}) == len(remote)
+    # P1: non-local messages in stream order in both processes; the sender's locals are
+    # started before every non-local message sent after them
+    assert [m for m in sender.started if m in remote] == remote
+    for i, ident in enumerate(ids):
+        if i % 3 == 1:
+            later = [m for m in remote if int(m[1:]) > i]
+            assert all(sender.started.index(ident) < sender.started.index(m) for m in later)
+    _settle(other, len(remote))
+    assert other.started == remote  # P4: no local message crossed
+
+
+@pytest.mark.parametrize("lose", [1, 2], ids=["single", "batch"])
+@pytest.mark.spec("P1", "P3")
+def test_a_batch_whose_reply_is_lost_is_added_once(
+    server: RedisServer, two: tuple[Process, Process], lose: int
+) -> None:
+    sender, other = two
+    door = Door(sender.broker, lose=frozenset({lose}))
+    ids, remote = _burst(sender, door)
+    entries = _stream(server)
+    assert len(entries) == len(remote), "the retry added entries of the batch again"
+    assert [sid for sid, _ in entries] == [sender.published[m] for m in remote]
+    assert [m for m in sender.started if m in remote] == remote
+    assert sorted(sender.started) == sorted(ids)
+    _settle(other, len(remote))
+    assert other.started == remote
