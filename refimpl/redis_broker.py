@@ -232,14 +232,14 @@ class RedisMessageBroker(MessageBroker):
         whose reply was lost may have been added (all of it: one ``MULTI``/``EXEC``)."""
         found: dict[int, StreamId] = {}
         origin = self.origin.encode()
+        wanted = {str(seq).encode(): seq for seq in seqs}
         start = "(" + show_id(self._own_last)
         while True:
             page: Any = self.client.xrange(self.stream, min=start, count=READ_COUNT)
             for raw_id, fields in page:
-                if fields.get(b"origin") == origin:
-                    seq = int(fields.get(b"seq", b"-1"))
-                    if seq in seqs:
-                        found[seq] = parse_id(raw_id)
+                seq = wanted.get(fields.get(b"seq"))
+                if seq is not None and fields.get(b"origin") == origin:
+                    found[seq] = parse_id(raw_id)
             if len(page) < READ_COUNT or len(found) == len(seqs):
                 return found
             start = "(" + show_id(parse_id(page[-1][0]))
@@ -258,6 +258,8 @@ class RedisMessageBroker(MessageBroker):
         self.publish(batch)
 
     def get_message(self) -> Message:
+        """``Worker.get_message``; a message read from the stream that it drops (expired,
+        closing) is no longer waited for: ``run()`` reads again once none is (P5, S3)."""
         try:
             return super().get_message()
         except Empty:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -136,3 +137,23 @@ def test_settings_are_checked(server: RedisServer) -> None:
     rt = Runtime(_settings(server, MAX_CHANNEL_MESSAGE_BROKER_THREADS=2))
     with pytest.raises(ValueError, match="MAX_CHANNEL_MESSAGE_BROKER_THREADS = 1"):
         rt.start()
+
+
+@pytest.mark.spec("P5", "P2")
+def test_reading_goes_on_after_an_entry_read_was_dropped(
+    server: RedisServer, runtime: tuple[Runtime, Seen]
+) -> None:
+    """The broker reads again once every entry it read was taken: one it dropped when
+    taking it (expired) counts as taken, or nothing more would ever be read."""
+    rt, seen = runtime
+    Channel("t", runtime=rt).subscribe(seen.handler)
+    past = (datetime.now(UTC) - timedelta(seconds=5)).isoformat()
+    _entry(server, "other", 0, past, "late")
+    deadline = time.monotonic() + 10
+    while ("late", "expired") not in seen.drops:
+        assert time.monotonic() < deadline, "the expired entry was never read"
+        time.sleep(0.01)
+    _entry(server, "other", 1, "", "later")  # read only by a read after the drop
+    assert seen.event.wait(10)
+    rt.join()
+    assert [m.data["id"] for m in seen.messages] == ["later"]
