@@ -3,8 +3,9 @@
 A burst of sends is added to the stream in batches (one ``MULTI``/``XADD``.../``EXEC`` per
 batch). Two runtimes in this test process stand for two processes. The broker's first batch
 is held at the server's door (``Door``) while the rest of the burst is sent, so the second
-batch is the rest of the burst, every time; ``Door`` can also lose a batch's reply after
-the server ran it (the ``XADD`` retried after a lost reply of P3, for a whole batch).
+batch is the rest of the burst, every time; the second is held too while ``join()`` must
+wait for it. ``Door`` can also lose a batch's reply after the server ran it (the ``XADD``
+retried after a lost reply of P3, for a whole batch).
 """
 
 from __future__ import annotations
@@ -25,13 +26,13 @@ SENDS = 60
 
 
 class Door:
-    """Wraps a broker's ``client.pipeline``: holds the first batch until ``open`` is set,
-    and loses the reply of the batches numbered in *lose* (1 = the first) after the server
-    ran them. Counts each batch's entries."""
+    """Wraps a broker's ``client.pipeline``: holds the first and the second batch until
+    ``open[0]``, ``open[1]`` are set, and loses the reply of the batches numbered in *lose*
+    (1 = the first) after the server ran them. Counts each batch's entries."""
 
     def __init__(self, broker: Any, lose: frozenset[int] = frozenset()) -> None:
-        self.open = threading.Event()
-        self.held = threading.Event()  # the first batch is waiting at the door
+        self.open = (threading.Event(), threading.Event())
+        self.held = (threading.Event(), threading.Event())  # a batch waits at the door
         self.lose = lose
         self.sizes: list[int] = []  # entries per batch the server ran
         real = broker.client.pipeline
@@ -44,9 +45,9 @@ class Door:
                 adds = sum(args[0] == "XADD" for args, _ in pipe.command_stack)
                 if not adds:
                     return execute()
-                if not self.sizes:
-                    self.held.set()
-                    assert self.open.wait(30)
+                if len(self.sizes) < 2:
+                    self.held[len(self.sizes)].set()
+                    assert self.open[len(self.sizes)].wait(30)
                 reply = execute()
                 self.sizes.append(adds)
                 if len(self.sizes) in self.lose:
@@ -95,13 +96,17 @@ def _burst(server: RedisServer, broker: str = BROKER, lose: int = 0) -> list[str
         for i, ident in enumerate(ids):
             channel.send({"id": ident}, local=i % 3 == 1)
             if i == 0:
-                assert door.held.wait(30)
-        door.open.set()
+                assert door.held[0].wait(30)
+        door.open[0].set()
+        assert door.held[1].wait(30)  # the rest of the burst, at the door
+        early = sender.runtime.join(0.3)  # idle while a batch is not in the stream?
+        door.open[1].set()
         assert sender.runtime.join(30)
         remote = [m for i, m in enumerate(ids) if i % 3 != 1]
         # join() returned: the sender's own subscriber started every message (R5)
-        problems = [] if sorted(sender.started) == sorted(ids) else [
-            f"join() returned with {len(sender.started)} of {SENDS} started"]
+        problems = [] if sorted(sender.started) == sorted(ids) and not early else [
+            f"join() returned early (within 0.3 s: {early}, with {len(sender.started)} of "
+            f"{SENDS} started)"]
         _settle(sender, len(ids))
         _settle(other, len(remote))
         entries: Any = redis.Redis.from_url(server.url).xrange("batch")
