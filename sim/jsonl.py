@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sim.files import read_file
 from sim.history import Event, History, MessageInfo
 
 __all__ = ["FORMAT", "HistoryFormatError", "Recorded", "dumps", "load", "loads", "save"]
@@ -320,7 +321,7 @@ def loads(text: str, source: str = "history") -> Recorded:
 def load(path: str | Path) -> Recorded:
     """Read a history file; HistoryFormatError (one line) for anything unreadable."""
     try:
-        data = Path(path).read_bytes()
+        data = read_file(path)
     except OSError as exc:
         raise HistoryFormatError(f"{path}: cannot read: {exc.strerror or exc}") from None
     try:
