@@ -5,7 +5,7 @@ scenario (``bench.sim_speed.STANDARD``, refimpl, RandomWalk seeds 0.., no oracle
 trace; ``--keep``: the no-preemption strategy) under a CPU-time sampling timer
 (``ITIMER_PROF``), and charges each sample to the innermost Python frame's module: the
 scheduler (``sim/scheduler.py``, the strategies, the greenlet switches it makes), the
-simulated primitives (``sim/primitives.py``), the driver (``sim/driver.py``,
+simulated primitives (``sim/primitives.py``), the driver (``sim/driver.py``, ``sim/env.py``,
 ``sim/history.py``, the adapter) and refimpl (``refimpl/``). C functions are charged
 to the Python frame that called them. A sampler, not a tracer: it does not slow the
 frames it measures, so the shares are those of the unprofiled run (within sampling
@@ -27,7 +27,7 @@ __all__ = ["COMPONENTS", "breakdown", "component_of", "main"]
 COMPONENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("scheduler", ("sim/scheduler.py", "sim/strategies/")),
     ("primitives", ("sim/primitives.py",)),
-    ("driver", ("sim/driver.py", "sim/history.py", "sim/adapters/")),
+    ("driver", ("sim/driver.py", "sim/env.py", "sim/history.py", "sim/adapters/")),
     ("refimpl", ("refimpl/",)),
 )
 
