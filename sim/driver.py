@@ -324,14 +324,14 @@ class _Run:
             elif data.get("n") is not nested_of(msg):
                 bad = "bad:nested-not-shared"
             record("start", msg, sub, bad)
-            with atomic:
-                self.running += 1
             data["mark"] = sub
-            if plain:  # no point can come between start and end: nothing can raise there
+            if plain:
+                # No point can come between start and end, so nothing can raise there and
+                # nobody can see the handler running (``running`` is read at points only).
                 record("end", msg, sub)
-                with atomic:
-                    self.running -= 1
             else:
+                with atomic:
+                    self.running += 1
                 try:
                     if sleep:
                         self.env.sleep(sleep)
