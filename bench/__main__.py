@@ -34,6 +34,7 @@ from bench import (
 from bench.figure import Figure, Measurement
 from bench.machine import describe
 from bench.report import summary_table, write
+from sim.inputs import InputError, OneLineParser, os_reason, output_dir, output_file
 
 __all__ = ["MEASURES", "main"]
 
@@ -68,8 +69,24 @@ def _names(text: str) -> list[str]:
     return names
 
 
+def _stem(text: str) -> Path:
+    """``--out``: a results path without extension whose .md and .json can be written
+    (probed now, so that a long run does not end in a traceback)."""
+    stem = Path(text)
+    if stem.name in ("", ".", ".."):
+        raise argparse.ArgumentTypeError(f"{text!r} names no file (want e.g. bench/results/run1)")
+    try:
+        output_dir(str(stem.parent), "--out")
+        if stem.parent.is_dir():
+            for suffix in (".md", ".json"):
+                output_file(str(stem.with_suffix(suffix)), "--out")
+    except InputError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return stem
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser = OneLineParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
         "--quick", action="store_true", help="shrink every size ~20x (a fast check)"
     )
@@ -77,7 +94,7 @@ def _parser() -> argparse.ArgumentParser:
         "--only", type=_names, help=f"comma-separated subset of: {', '.join(MEASURES)}"
     )
     parser.add_argument(
-        "--out", type=Path, help="results path without extension (default: see above)"
+        "--out", type=_stem, help="results path without extension (default: see above)"
     )
     parser.add_argument("--list", action="store_true", help="list the measurements and exit")
     return parser
@@ -152,7 +169,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "seconds": time.perf_counter() - begin,
         "machine": machine,
     }
-    md, js = write(stem, results, meta)
+    try:
+        md, js = write(stem, results, meta)
+    except OSError as exc:  # the disk filled up during the run, ...
+        print(f"python -m bench: error: {os_reason(exc)}", file=sys.stderr)
+        return 2
     print(summary_table(results))
     print(f"\nwritten: {md} and {js} ({meta['seconds']:.1f} s)")
     return 1 if crashed else 0

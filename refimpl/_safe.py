@@ -12,7 +12,7 @@ from __future__ import annotations
 from logging import Logger
 from typing import Any
 
-__all__ = ["log_safely", "safe_repr"]
+__all__ = ["log_safely", "safe_repr", "short_repr"]
 
 
 def safe_repr(obj: object) -> str:
@@ -22,6 +22,13 @@ def safe_repr(obj: object) -> str:
     except BaseException:  # any user __repr__, KeyboardInterrupt included
         return f"<{type.__dict__['__name__'].__get__(type(obj))} object, repr() raised>"
     return text if type(text) is str else "<repr() returned a non-str>"
+
+
+def short_repr(obj: object, limit: int = 80) -> str:
+    """``safe_repr(obj)`` cut to about *limit* characters: for error messages about user input,
+    which must neither raise (a ``__repr__`` may raise anything) nor quote a megabyte."""
+    text = safe_repr(obj)
+    return text if len(text) <= limit else f"{text[: limit - 3]}..."
 
 
 def log_safely(logger: Logger, level: int, msg: str, *args: object, exc_info: Any = None) -> None:

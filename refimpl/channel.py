@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from refimpl.runtime import Runtime, current_runtime
+from refimpl._safe import short_repr
+from refimpl.runtime import Runtime, check_handler, current_runtime
 from refimpl.topics import validate_topic
 
 if TYPE_CHECKING:
@@ -51,10 +52,12 @@ class Channel:
         *,
         runtime: Runtime | None = None,
     ) -> None:
-        validate_topic(topic)  # before anything else happens, the default runtime included (T1)
-        if runtime is not None and not isinstance(runtime, Runtime):
-            raise TypeError(f"runtime must be a refimpl.Runtime, not {type(runtime).__name__}")
-        self._runtime = runtime if runtime is not None else current_runtime()
+        # Every argument is checked before anything else happens, the default runtime's
+        # creation included (T1, A1, A2, V1).
+        validate_topic(topic)
+        if handler is not None:
+            check_handler(handler)
+        self._runtime = _runtime_of(runtime)
         self._topic = self._runtime._topic(topic)  # a plain str: no subclass method runs later
         self._sub: Subscription | None = None
         if handler is not None:
@@ -66,14 +69,15 @@ class Channel:
     @classmethod
     def get_channels(cls, topic: str, *, runtime: Runtime | None = None) -> list[Channel]:
         """The channels subscribed to a topic matching *topic* (current runtime unless given)."""
-        return (runtime if runtime is not None else current_runtime()).get_channels(topic)
+        validate_topic(topic)
+        return _runtime_of(runtime).get_channels(topic)
 
     @classmethod
     def _clear_state(cls, *, runtime: Runtime | None = None) -> None:
         """Unsubscribe every channel of the current runtime (Lona's pytest plugin calls it
         after each test). Their pending deliveries are dropped and reported, not lost
         silently (W3, D2); messages still queued then reach nobody."""
-        rt = runtime if runtime is not None else current_runtime()
+        rt = _runtime_of(runtime)
         for sub in rt._live_subscriptions():
             sub.channel.unsubscribe()
 
@@ -117,3 +121,12 @@ class Channel:
         down (from outside a handler) or shut down.
         """
         return self._runtime._send(self._topic, message_data, expiry, local, droppable)
+
+
+def _runtime_of(runtime: object) -> Runtime:
+    """The ``runtime=`` argument, or the current runtime for None; TypeError otherwise (A1)."""
+    if runtime is None:
+        return current_runtime()
+    if not isinstance(runtime, Runtime):
+        raise TypeError(f"runtime must be a refimpl.Runtime or None, not {short_repr(runtime)}")
+    return runtime

@@ -18,7 +18,7 @@ from copy import copy
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from refimpl._safe import safe_repr
+from refimpl._safe import safe_repr, short_repr
 from refimpl.deadline import deadline
 from refimpl.topics import validate_topic
 
@@ -59,7 +59,9 @@ def _checked(
     else:
         raise TypeError(f"data must be a dict or None, not {type(data).__name__}")
     if type(local) is not bool or type(droppable) is not bool:
-        raise TypeError(f"local and droppable must be bools, not {local!r}, {droppable!r}")
+        raise TypeError(
+            f"local and droppable must be bools, not {short_repr(local)}, {short_repr(droppable)}"
+        )
     real = RealPlatform()
     return plain, copied, deadline(expiry, real.now, real.to_aware)
 

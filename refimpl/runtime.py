@@ -30,15 +30,17 @@ conditions are ``_turn`` and ``_idle``. Lock order: ``_send_lock``, ``_lock``,
 from __future__ import annotations
 
 import atexit
-import inspect
 from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import datetime, timedelta
 from enum import IntEnum
+from functools import partial
+from inspect import CO_ASYNC_GENERATOR, CO_COROUTINE, CO_GENERATOR, CO_ITERABLE_COROUTINE
 from logging import DEBUG, ERROR, WARNING, getLogger
+from types import FunctionType, MethodType
 from typing import TYPE_CHECKING, Any
 
-from refimpl._safe import log_safely, safe_repr
+from refimpl._safe import log_safely, safe_repr, short_repr
 from refimpl._seam import Empty, Platform, RealPlatform
 from refimpl.deadline import deadline
 from refimpl.errors import ShutdownError
@@ -467,16 +469,16 @@ class Runtime:
                 f"message_data must be a dict or None, not {type(message_data).__name__}"
             )
         if type(local) is not bool:
-            raise TypeError(f"local must be a bool, not {local!r}")
+            raise TypeError(f"local must be a bool, not {short_repr(local)}")
         if type(droppable) is not bool:
-            raise TypeError(f"droppable must be a bool, not {droppable!r}")
+            raise TypeError(f"droppable must be a bool, not {short_repr(droppable)}")
         deadline = self._deadline(expiry)
         with self._send_lock:
             if self._send_refused():
                 if internal:
                     return owned_message(topic, data, deadline, local, droppable, -1, self._now)
                 raise ShutdownError(
-                    f"cannot send to {topic!r}: the runtime is {self._state.name.lower()}"
+                    f"cannot send to {short_repr(topic)}: the runtime is {self._state.name.lower()}"
                 )
             message = owned_message(topic, data, deadline, local, droppable, self._seq, self._now)
             message._payload = payload
@@ -634,7 +636,7 @@ def set_default_runtime(runtime: Runtime | None) -> Runtime | None:
     """Replace the default runtime (None: make a fresh one on next use). Returns the old one."""
     global _default
     if runtime is not None and not isinstance(runtime, Runtime):
-        raise TypeError(f"expected a Runtime, not {runtime!r}")
+        raise TypeError(f"expected a Runtime, not {short_repr(runtime)}")
     with _default_lock:
         old, _default = _default, runtime
         if runtime is not None:
@@ -653,20 +655,59 @@ def current_runtime() -> Runtime:
     return runtime if runtime is not None else default_runtime()
 
 
-def check_handler(handler: object) -> None:
-    """``TypeError`` unless *handler* is callable and not a coroutine function (A2)."""
+def check_handler(handler: object, what: str = "a handler") -> None:
+    """``TypeError`` unless *handler* is callable and its calls run its body (A2).
+
+    A coroutine function (``async def``) returns a coroutine nobody awaits; an async
+    generator function or a generator function returns a generator nobody iterates: in
+    all three, the handler's body would never run. Decided from the code objects alone,
+    so none of the handler's own methods (``__getattr__``, ``__class__``, ``__repr__``) runs.
+    """
     if not callable(handler):
-        raise TypeError(f"a handler must be callable, not {safe_repr(handler)}")
-    if _is_async(handler):
+        raise TypeError(f"{what} must be callable, not {short_repr(handler)}")
+    flags = _call_flags(handler)
+    if flags & _COROUTINE:
         raise TypeError(
-            f"a handler must be a plain function, not a coroutine function: "
-            f"{safe_repr(handler)} would never be awaited"
+            f"{what} must be a plain function, not a coroutine function: "
+            f"{short_repr(handler)} would never be awaited"
+        )
+    if flags & (CO_GENERATOR | CO_ASYNC_GENERATOR):
+        raise TypeError(
+            f"{what} must be a plain function, not a generator function: "
+            f"{short_repr(handler)} would return a generator that nobody iterates"
         )
 
 
-def _is_async(handler: object) -> bool:
-    """Whether *handler* is a coroutine function (or an object whose ``__call__`` is one)."""
-    if inspect.iscoroutinefunction(handler):
-        return True
-    call = type(handler).__dict__.get("__call__") if not inspect.isroutine(handler) else None
-    return call is not None and inspect.iscoroutinefunction(call)
+_COROUTINE = CO_COROUTINE | CO_ITERABLE_COROUTINE
+_type_dict = type.__dict__["__dict__"].__get__
+_type_mro = type.__dict__["__mro__"].__get__
+
+
+def _call_flags(handler: object) -> int:
+    """The ``co_flags`` of the Python function a call of *handler* runs (0: not one).
+
+    Bound methods, ``functools.partial`` and a class's ``__call__`` are followed through
+    the base types' own descriptors and the classes' ``__dict__``s: no user code runs.
+    """
+    target = handler
+    for _ in range(64):  # a partial of a partial of ...: bounded
+        kind = type(target)
+        if kind is FunctionType:
+            return FunctionType.__dict__["__code__"].__get__(target).co_flags  # type: ignore[no-any-return]
+        if kind is MethodType:
+            target = MethodType.__dict__["__func__"].__get__(target)
+        elif issubclass(kind, partial):
+            target = partial.__dict__["func"].__get__(target)
+        elif kind in (staticmethod, classmethod):
+            target = kind.__dict__["__func__"].__get__(target)
+        elif issubclass(kind, type):  # (isinstance() would ask the object's __class__)
+            return 0  # a class: calling it makes an instance
+        else:
+            call = next(
+                (d["__call__"] for c in _type_mro(kind) if "__call__" in (d := _type_dict(c))),
+                None,
+            )
+            if call is None or type(call) not in (FunctionType, staticmethod, classmethod):
+                return 0  # a builtin or C-level callable
+            target = call
+    return 0

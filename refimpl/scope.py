@@ -11,12 +11,12 @@ from collections.abc import Callable
 from logging import getLogger
 from typing import TYPE_CHECKING, Any
 
+from refimpl._safe import short_repr
 from refimpl.channel import Channel
-from refimpl.runtime import check_handler
+from refimpl.runtime import Runtime, check_handler
 
 if TYPE_CHECKING:
     from refimpl.message import Message
-    from refimpl.runtime import Runtime
 
 __all__ = ["Scope"]
 
@@ -35,6 +35,11 @@ class Scope:
     def __init__(
         self, runtime: Runtime | None = None, on_error: ErrorHandler | None = None
     ) -> None:
+        # checked here, not when a handler first raises inside a worker thread (V1, H2)
+        if runtime is not None and not isinstance(runtime, Runtime):
+            raise TypeError(f"runtime must be a refimpl.Runtime or None, not {short_repr(runtime)}")
+        if on_error is not None:
+            check_handler(on_error, "on_error")
         self._runtime = runtime
         self._on_error = on_error if on_error is not None else _log_error
         self._channels: list[Channel] = []

@@ -11,7 +11,11 @@ from typing import Any
 
 from refimpl.topics import plain_str
 
-__all__ = ["Settings", "resolve_class", "resolve_worker_class"]
+__all__ = ["MAX_THREADS", "Settings", "resolve_class", "resolve_worker_class"]
+
+#: the most threads of one role a runtime may be given: each is an OS thread, started by
+#: ``start()``; a mistyped 10**9 must fail at ``Runtime()``, not exhaust memory (R1)
+MAX_THREADS = 10_000
 
 
 @dataclass(frozen=True)
@@ -46,15 +50,18 @@ class Settings:
     def __post_init__(self) -> None:
         # Every value is stored as a plain int, float or str: a subclass with lying
         # comparisons must not reach the worker threads (V2).
-        for name in (
-            "MAX_CHANNEL_MESSAGE_BROKER_THREADS",
-            "MAX_CHANNEL_TASK_WORKER_THREADS",
-            "CHANNEL_TASK_BATCH",
-            "CHANNEL_ROUTE_BATCH",
+        for name, high in (
+            ("MAX_CHANNEL_MESSAGE_BROKER_THREADS", MAX_THREADS),
+            ("MAX_CHANNEL_TASK_WORKER_THREADS", MAX_THREADS),
+            ("CHANNEL_TASK_BATCH", None),
+            ("CHANNEL_ROUTE_BATCH", None),
         ):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or int.__int__(value) < 1:
                 raise ValueError(f"{name} must be an int >= 1, not {_show(value)}")
+            if high is not None and int.__int__(value) > high:
+                # start() would build that many workers and threads before failing (R1)
+                raise ValueError(f"{name} must be at most {high:,} threads, not {_show(value)}")
             object.__setattr__(self, name, int.__int__(value))
         for name, low in (
             ("CHANNEL_WORKER_TIMEOUT", "> 0"),
@@ -98,10 +105,9 @@ class Settings:
 
 
 def _show(value: object) -> str:
-    from refimpl._safe import safe_repr
+    from refimpl._safe import short_repr
 
-    text = safe_repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    return short_repr(value)
 
 
 def _seconds(name: str, value: object, low: str) -> float:
@@ -129,15 +135,15 @@ def resolve_class(spec: str | type, setting: str) -> type:
     if isinstance(spec, type):
         return spec
     module_name, _, attr = spec.rpartition(".")
-    if not module_name:
-        raise ValueError(f"{setting}: {spec!r} is not a dotted path")
+    if not module_name or not all(part.isidentifier() for part in spec.split(".")):
+        raise ValueError(f"{setting}: {_show(spec)} is not a dotted path (package.module.Class)")
     try:
         module = import_module(module_name)
     except ImportError as exc:
-        raise ValueError(f"{setting}: cannot import {module_name!r}: {exc}") from exc
+        raise ValueError(f"{setting}: cannot import {_show(module_name)}: {exc}") from exc
     found: Any = getattr(module, attr, None)
     if not isinstance(found, type):
-        raise ValueError(f"{setting}: {spec!r} does not name a class")
+        raise ValueError(f"{setting}: {_show(spec)} does not name a class")
     return found
 
 

@@ -32,6 +32,7 @@ from fnmatch import translate
 from re import Match
 from typing import Any
 
+from refimpl._safe import short_repr
 from refimpl.errors import TopicError
 
 __all__ = [
@@ -60,7 +61,7 @@ def _class_end(topic: str, start: int) -> int:
         j += 1
     j = topic.find("]", j)
     if j < 0:
-        raise TopicError(f"bad topic {topic!r}: '[' at index {start} is never closed")
+        raise TopicError(f"bad topic {short_repr(topic)}: '[' at index {start} is never closed")
     return j + 1
 
 
@@ -93,7 +94,9 @@ def validate_topic(topic: object) -> str:
             i = _class_end(topic, opening)
             bad = _SURROGATE.search(topic, opening + 1, i)
         if bad is not None:
-            raise TopicError(f"bad topic {topic!r}: surrogate code point at index {bad.start()}")
+            raise TopicError(
+                f"bad topic {short_repr(topic)}: surrogate code point at index {bad.start()}"
+            )
         if opening < 0:
             return topic
 

@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING, Any
 from sim.inputs import (
     InputError,
     OneLineParser,
+    column_width,
     impl_name,
     non_negative_int,
+    os_reason,
     output_dir,
     output_file,
     positive_int,
@@ -180,7 +182,7 @@ def _parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("replay", help="re-execute a trace, print its timeline, check it")
     rep.add_argument("file")
     rep.add_argument("--steps", action="store_true", help="one row per scheduling step")
-    rep.add_argument("--width", type=positive_int, default=18)
+    rep.add_argument("--width", type=column_width, default=18, help="lane width (1-1000)")
     rep.add_argument(
         "--impl",
         type=impl_name,
@@ -247,6 +249,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _dispatch(args)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # an output that passed the probe failed at the end (disk full, ...)
+        print(f"error: {os_reason(exc)}", file=sys.stderr)
         return 2
 
 
@@ -571,6 +576,14 @@ def _cmd_check(args: argparse.Namespace) -> int:
     )
     verdict = check(history, tolerance=tolerance, complete=recorded.complete)
     print(verdict.summary())
+    if not history.notices:
+        internal = sum(1 for e in history.events if e.kind == "internal")
+        print(
+            'I1, I2 not judged: the header does not declare "notices": true'
+            + (f" (the file has {internal} internal event(s))" if internal else "")
+        )
+    if not verdict.ok:
+        print(f"check again: python -m sim check {args.file}")
     if args.html:
         from sim.htmlview import render
 

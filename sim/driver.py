@@ -19,6 +19,8 @@ from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
 
+from greenlet import GreenletExit
+
 from sim.adapters.base import Adapter, Session
 from sim.env import Env, RealEnv, SimEnv, thread_faults
 from sim.history import History, MessageInfo
@@ -34,7 +36,13 @@ from sim.scenario import (
     Subscribe,
     Unsubscribe,
 )
-from sim.scheduler import MAX_STEPS, Instrument, Scheduler, SchedulingStrategy
+from sim.scheduler import (
+    MAX_STEPS,
+    ExecutionAborted,
+    Instrument,
+    Scheduler,
+    SchedulingStrategy,
+)
 
 __all__ = ["RealRunError", "play_real", "play_sim"]
 
@@ -116,6 +124,11 @@ class _Run:
                 return -1
             sent = self.send_call_at.get(msg, len(self.history.events))
             before = [sub for sub, call in subs if call < sent] or [subs[0][0]]
+            if reason == "unsubscribed":
+                # only a subscription whose unsubscribe() was called has a copy dropped for
+                # that reason: the object may already hold a new one (an implementation may
+                # free the object before the old subscription leaves its registry)
+                before = [sub for sub in before if sub in self.unsubscribed] or before
             # the subscription that was live when the send began is the one it was routed
             # to (W4): one object holds one subscription at a time, and a subscribe() under
             # way then can only succeed after that one's unsubscribe() (A2)
@@ -228,13 +241,17 @@ class _Run:
         unsub = self.record("unsub_call", sub=sub)
         with self.atomic:
             self.unsub_at.setdefault(sub, unsub)
-        raised = ""
+        raised: str | None = ""
         try:
             session.unsubscribe(handle)
         except Exception as exc:  # judged by the oracle (A2: never an error)
             raised = f"raised {type(exc).__name__}"
+        except (GreenletExit, ExecutionAborted):
+            raised = None  # torn down while stuck in the call: it never returned
+            raise
         finally:
-            self.record("unsub_ret", sub=sub, info=raised)
+            if raised is not None:
+                self.record("unsub_ret", sub=sub, info=raised)
             if not direct:
                 with self.atomic:
                     self.busy.discard(role)
@@ -332,6 +349,7 @@ class _Run:
             else:
                 with atomic:
                     self.running += 1
+                torn = False
                 try:
                     if sleep:
                         self.env.sleep(sleep)
@@ -340,8 +358,12 @@ class _Run:
                             self.send(reply, None, spec.reply_droppable, False, hop=1)
                         for op in actions:
                             self.play(op, hop=1)
+                except (GreenletExit, ExecutionAborted):
+                    torn = True  # torn down while the handler waited: it never ended
+                    raise
                 finally:
-                    record("end", msg, sub)
+                    if not torn:
+                        record("end", msg, sub)
                     with atomic:
                         self.running -= 1
             if raises:

@@ -284,6 +284,7 @@ def thread_faults(env: RealEnv) -> Iterator[None]:
         if env.on_end is not None and args.exc_value is not None:
             name = args.thread.name if args.thread is not None else "?"
             env.on_end(name, args.exc_value)
+            return  # a fault in the history, named in the verdict: no traceback on stderr
         previous(args)
 
     threading.excepthook = hook

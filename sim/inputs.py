@@ -26,14 +26,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sim.files import read_file
 from sim.scenario import Advance, Scenario, Send, Subscribe, Unsubscribe
 
 __all__ = [
     "InputError",
     "OneLineParser",
     "adapter_for_trace",
+    "column_width",
     "impl_name",
     "non_negative_int",
+    "os_reason",
     "output_dir",
     "output_file",
     "positive_int",
@@ -50,6 +53,8 @@ __all__ = [
 
 #: the most threads of either kind a scenario may ask for (the simulator runs them all)
 MAX_THREADS = 64
+#: the widest lane of a printed timeline (``replay --width``)
+MAX_WIDTH = 1000
 #: the longest a seed range may name; ``range`` keeps it lazy, this keeps it meaningful
 MAX_SEEDS = 10**12
 
@@ -70,13 +75,21 @@ def _int(text: str, what: str) -> int:
     try:
         return int(text.strip(), 10)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{what} must be an integer, not {text!r}") from None
+        raise argparse.ArgumentTypeError(f"{what} must be an integer, not {text[:40]!r}") from None
 
 
 def positive_int(text: str) -> int:
     value = _int(text, "the value")
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def column_width(text: str) -> int:
+    """``--width``: characters per lane, 1 to ``MAX_WIDTH`` (a huge one filled memory)."""
+    value = positive_int(text)
+    if value > MAX_WIDTH:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_WIDTH}, not {value}")
     return value
 
 
@@ -235,11 +248,17 @@ def output_dir(path: str, what: str) -> None:
     probe.rmdir()
 
 
+def os_reason(exc: OSError) -> str:
+    """An ``OSError`` as one line: the file and the system's reason, no traceback."""
+    where = f"{exc.filename}: " if exc.filename is not None else ""
+    return f"{where}{exc.strerror or exc}"
+
+
 # files -------------------------------------------------------------------------------------------
 def read_json(path: str | Path, what: str) -> Any:
     """Parse a JSON file; InputError (one line) for anything unreadable or too deep."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_file(path).decode("utf-8")
     except IsADirectoryError:
         raise InputError(f"{what} {path}: is a directory") from None
     except OSError as exc:
@@ -250,10 +269,14 @@ def read_json(path: str | Path, what: str) -> Any:
         ) from None
     try:
         return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{what} {path}: invalid JSON: {exc}") from None
     except RecursionError:
         raise InputError(f"{what} {path}: JSON nested too deeply") from None
+    except ValueError as exc:  # invalid JSON, or an integer of more than 4,300 digits
+        raise InputError(f"{what} {path}: invalid JSON: {_first_line(exc)}") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def scenario_file(path: str) -> Scenario:
@@ -326,15 +349,21 @@ def _check_scenario(s: Scenario, fail: Callable[[str], InputError]) -> None:
             raise fail(f"channel {c}: sleep must be a number of seconds >= 0, not {ch.sleep!r}")
         if ch.reply is not None and not _is_int(ch.reply, 0, n - 1):
             raise fail(f"channel {c}: reply must be a channel index 0..{n - 1}, not {ch.reply!r}")
-    for t, ops in enumerate(s.threads):
+    listed = [(f"thread {t} op", ops) for t, ops in enumerate(s.threads)]
+    listed += [(f"channel {c} action", ch.actions) for c, ch in enumerate(s.channels)]
+    for name, ops in listed:
         for i, op in enumerate(ops):
-            where = f"thread {t} op {i}"
+            where = f"{name} {i}"
             if isinstance(op, (Send, Subscribe, Unsubscribe)) and not _is_int(op.channel, 0, n - 1):
                 raise fail(f"{where}: channel index {op.channel!r} is not in 0..{n - 1}")
             if isinstance(op, Send):
-                seconds = isinstance(op.expiry, (int, float))  # else an Expiry (format 2)
-                if seconds and not _is_seconds(op.expiry, -threading.TIMEOUT_MAX):
-                    raise fail(f"{where}: expiry must be a finite number of seconds or null")
+                # a number (format 1) became an Expiry too: check the seconds of either
+                spec = op.expiry_spec()
+                if spec is not None and not _is_seconds(spec.seconds, -threading.TIMEOUT_MAX):
+                    raise fail(
+                        f"{where}: expiry must be a finite number of seconds within "
+                        f"±{threading.TIMEOUT_MAX:g}, or null"
+                    )
                 if type(op.droppable) is not bool or type(op.local) is not bool:
                     raise fail(f"{where}: droppable and local must be true or false")
             if isinstance(op, Advance) and not _is_seconds(op.seconds):

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sim.explore import CampaignSummary, RunResult, RunSpec
+from sim.files import read_file
 
 __all__ = ["FORMAT", "ReportError", "load_report", "merge", "parse_shard", "report", "shard"]
 
@@ -110,7 +111,7 @@ def _result(data: Any, where: str) -> RunResult:
 def load_report(path: str | Path) -> dict[str, Any]:
     """Read and check one report; ReportError (one line) if it is not one."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = json.loads(read_file(path).decode("utf-8"))
     except OSError as exc:
         raise ReportError(f"{path}: cannot read: {exc.strerror or exc}") from None
     except (ValueError, RecursionError) as exc:

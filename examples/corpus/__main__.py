@@ -35,6 +35,10 @@ def verdict(entry: Entry, violated: set[str]) -> str:
     return f"ok, also {also}" if also else "ok"
 
 
+class BadUsage(Exception):
+    """``sim conform`` refused its arguments: one line, exit status 2, no table."""
+
+
 def run(entry: Entry, out: Path, extra: list[str]) -> tuple[str, set[str], float, float]:
     report = out / f"{entry.name}.json"
     cmd = [sys.executable, "-m", "sim", "conform", "--impl", impl(entry.name)]
@@ -43,6 +47,8 @@ def run(entry: Entry, out: Path, extra: list[str]) -> tuple[str, set[str], float
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     wall, cpu = time.monotonic() - began, _cpu() - cpu
     (out / f"{entry.name}.txt").write_text(done.stdout + done.stderr, encoding="utf-8")
+    if done.returncode == 2:  # bad usage (a flag passed through): the same for every entry
+        raise BadUsage((done.stderr.strip().splitlines() or ["exit status 2"])[-1])
     if done.returncode not in (0, 1):
         return f"ERROR exit {done.returncode}", set(), wall, cpu
     clauses = json.loads(report.read_text(encoding="utf-8"))["clauses"]
@@ -64,14 +70,22 @@ def main(argv: list[str]) -> int:
     entries = [e for e in CORPUS if not names or e.name in names]
     # Path("") is ".", which is truthy: test the variable itself, or the reports land in the cwd
     given = os.environ.get("CORPUS_OUT", "")
-    out = Path(given) if given else Path(tempfile.mkdtemp(prefix="corpus-"))
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out = Path(given) if given else Path(tempfile.mkdtemp(prefix="corpus-"))
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"python -m examples.corpus: CORPUS_OUT {given}: {exc.strerror}", file=sys.stderr)
+        return 2
     print(f"python -m sim conform --impl {impl('<name>')} {' '.join(extra)}; reports in {out}")
     print("| implementation | planted bug | expected | reported | verdict | wall s | CPU s |")
     print("|---|---|---|---|---|---|---|")
     bad = 0
     for entry in entries:
-        result, violated, wall, cpu = run(entry, out, extra)
+        try:
+            result, violated, wall, cpu = run(entry, out, extra)
+        except BadUsage as exc:
+            print(f"python -m examples.corpus: {exc}", file=sys.stderr)
+            return 2
         bad += not result.startswith("ok")
         expected = " ".join(sorted(entry.expect)) or "conforms"
         found = " ".join(sorted(violated)) or "conforms"

@@ -15,7 +15,6 @@ flight. What the pages showed, the transcript and the exit status are returned a
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -28,6 +27,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from sim.inputs import OneLineParser, positive_int
 
 APP = Path(__file__).with_name("app.py")
 
@@ -197,13 +198,19 @@ async def chat(impl: str = "refimpl", burst: int = 20, stop_burst: int = 100) ->
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = OneLineParser(
+        prog="python -m examples.lona_chat.drive", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--impl", choices=("refimpl", "lona"), default="refimpl")
-    parser.add_argument("--burst", type=int, default=20)
-    parser.add_argument("--stop-burst", type=int, default=100)
+    parser.add_argument("--burst", type=positive_int, default=20)
+    parser.add_argument("--stop-burst", type=positive_int, default=100)
     parser.add_argument("--compare", action="store_true", help="both implementations, --runs each")
-    parser.add_argument("--runs", type=int, default=1)
+    parser.add_argument("--runs", type=positive_int, default=1)
     args = parser.parse_args(argv)
+    try:
+        import playwright.async_api  # noqa: F401
+    except ImportError:
+        parser.error("needs Playwright: run it in .venv-lona (make lona-compat sets it up)")
     impls = ("refimpl", "lona") if args.compare else (args.impl,)
     for impl in impls:
         for _ in range(args.runs):

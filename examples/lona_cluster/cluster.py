@@ -32,6 +32,7 @@ from pathlib import Path
 
 from examples.lona_cluster.balancer import Balancer
 from examples.redis_server import RedisServer, free_port
+from sim.inputs import OneLineParser
 
 __all__ = ["APP", "BROKER", "Cluster", "main"]
 
@@ -183,7 +184,7 @@ async def _serve(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m examples.lona_cluster", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--processes", type=int, default=2, help="app processes (default 2)")

@@ -81,6 +81,7 @@ _ROWS = (
         "threads died) followed by a MUST pair that is never resolved; without a `fault`, "
         "a dead worker shows as a loss (W1/D2)",
     ),
+    Row("V3", "none", "the command-line tools, not an implementation's behaviour"),
     Row(
         "W1",
         "oracle",

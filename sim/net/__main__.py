@@ -15,7 +15,8 @@ import logging
 import sys
 from pathlib import Path
 
-from sim.inputs import seed_range
+from sim.files import read_file
+from sim.inputs import InputError, os_reason, output_dir, output_file, seed_range
 from sim.net.campaign import campaign
 from sim.net.run import BROKERS, CONTROLS, MUTANTS, TraceError, replay, run
 from sim.net.scenario import generate
@@ -58,6 +59,19 @@ def main(argv: list[str] | None = None) -> int:
     rep.add_argument("file", type=Path)
     args = parser.parse_args(argv)
     logging.getLogger("refimpl").setLevel(logging.CRITICAL)
+    try:  # outputs are probed before the run, not found unwritable at its end
+        if args.command == "campaign":
+            output_dir(str(args.out), "--out")
+        if args.command == "run" and args.trace is not None:
+            output_file(str(args.trace), "--trace")
+        return _dispatch(args, parser)
+    except (InputError, OSError) as exc:
+        reason = os_reason(exc) if isinstance(exc, OSError) else str(exc)
+        print(f"python -m sim.net: {reason}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(args: argparse.Namespace, parser: _Parser) -> int:
     if args.command == "campaign":
         summary = campaign(args.seeds, sorted(CONTROLS), sorted(MUTANTS), args.out)
         caught = sum(v is not None for v in summary.caught.values())
@@ -78,10 +92,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"replay: {outcome.replay_command()}")
         return 1 if outcome.failed else 0
     try:
-        text = args.file.read_text(encoding="utf-8")
+        text = read_file(args.file).decode("utf-8")
         outcome, same = replay(text)
     except (OSError, UnicodeDecodeError, TraceError) as exc:
-        print(f"python -m sim.net replay: {args.file}: {exc}", file=sys.stderr)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        print(f"python -m sim.net replay: {args.file}: {reason}", file=sys.stderr)
         return 2
     for v in outcome.violations[:20]:
         print(f"{v.clause}: {v.text}")

@@ -243,10 +243,12 @@ def load_trace(text: str) -> tuple[NetScenario, str, list[int]]:
                         for d in decisions)):
                     raise TraceError(f"line {number}: decisions must be thread ids")
                 return scenario, str(broker), decisions
+    except RecursionError:
+        raise TraceError("JSON nested too deeply") from None
     except (ValueError, ScenarioError) as exc:
         if isinstance(exc, TraceError):
             raise
-        raise TraceError(str(exc)) from None
+        raise TraceError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__) from None
     raise TraceError("no decisions line")
 
 

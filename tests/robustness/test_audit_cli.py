@@ -1,0 +1,182 @@
+"""Regressions from the adversarial audit of the command-line tools (spec V3, notes/audit.md).
+
+Every entry point answers bad input with one line on stderr and exit status 2: files
+that are devices, too large, too deep or hold huge integers; scenario values that cannot
+run; outputs that fail when written; bad flags of ``bench``, ``sim.net`` and the
+examples. Entry points are called in-process (fast); ``main`` functions that exit
+through ``argparse`` raise ``SystemExit(2)``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import sim.files
+from sim.cli import main as sim_main
+from sim.net.__main__ import main as net_main
+from tests.robustness.test_items_cli import GOOD
+
+Main = Callable[[list[str]], int]
+
+
+def one_line_exit_2(
+    capsys: pytest.CaptureFixture[str], entry: Main, *argv: str, words: tuple[str, ...] = ()
+) -> str:
+    """Run *entry* with *argv*; assert exit status 2 and exactly one line on stderr."""
+    try:
+        code = entry(list(argv))
+    except SystemExit as stop:  # argparse's way out
+        code = int(stop.code or 0) if not isinstance(stop.code, str) else 2
+    _, err = capsys.readouterr()
+    assert code == 2, (argv, code, err)
+    assert err.count("\n") == 1 and err.endswith("\n"), f"not one line: {err!r}"
+    assert "Traceback" not in err
+    for word in words:
+        assert word in err, (word, err)
+    return err
+
+
+def _scenario(**changes: Any) -> dict[str, Any]:
+    send = {"op": "send", "channel": 0, "expiry": None, "droppable": False, "local": False}
+    role = {"topic": "a.*", "subscribed": True, "raises": "", "sleep": 0.0, "reply": None}
+    data: dict[str, Any] = {
+        "version": 2, "brokers": 1, "workers": 1, "timeout": 1.0, "shutdown": True,
+        "channels": [{**role, "reply_droppable": False, "actions": []}], "threads": [[send]],
+    }  # fmt: skip
+    data.update(changes)
+    return data
+
+
+READERS: list[tuple[str, Main, tuple[str, ...]]] = [
+    ("replay", sim_main, ("replay",)),
+    ("check", sim_main, ("check",)),
+    ("scenario", sim_main, ("run", "--seed", "1", "--scenario")),
+    ("merge", sim_main, ("merge",)),
+    ("sim.net replay", net_main, ("replay",)),
+]
+
+
+@pytest.mark.spec("V3")
+@pytest.mark.parametrize("reader", READERS, ids=[r[0] for r in READERS])
+def test_a_device_is_refused_not_read_until_memory_runs_out(
+    reader: tuple[str, Main, tuple[str, ...]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, entry, argv = reader
+    one_line_exit_2(capsys, entry, *argv, "/dev/zero", words=("device",))
+
+
+@pytest.mark.spec("V3")
+@pytest.mark.parametrize("reader", READERS, ids=[r[0] for r in READERS])
+def test_a_file_over_the_bound_is_refused(
+    reader: tuple[str, Main, tuple[str, ...]],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sim.files, "MAX_FILE_BYTES", 1000)
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps({"pad": "x" * 2000}), encoding="utf-8")
+    _, entry, argv = reader
+    one_line_exit_2(capsys, entry, *argv, str(big), words=("larger than",))
+
+
+@pytest.mark.spec("V3")
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [("bignum", '{"format": ' + "9" * 5000 + "}"), ("deep", "[" * 100_000 + "]" * 100_000)],
+)
+@pytest.mark.parametrize("reader", READERS, ids=[r[0] for r in READERS])
+def test_json_that_python_cannot_hold_is_refused(
+    reader: tuple[str, Main, tuple[str, ...]],
+    name: str,
+    text: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = tmp_path / f"{name}.json"
+    path.write_text(text, encoding="utf-8")
+    _, entry, argv = reader
+    one_line_exit_2(capsys, entry, *argv, str(path))
+
+
+@pytest.mark.spec("V3", "E1")
+@pytest.mark.parametrize("where", ["thread", "action"])
+@pytest.mark.parametrize("expiry", [1e300, {"kind": "naive", "seconds": -1e300}])
+def test_a_scenario_expiry_beyond_any_clock_is_refused(
+    where: str, expiry: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """It used to run and end in ``OverflowError`` inside the driver (or, in a handler's
+    action, in a swallowed handler error)."""
+    send = {"op": "send", "channel": 0, "expiry": expiry, "droppable": False, "local": False}
+    data = _scenario()
+    if where == "thread":
+        data["threads"] = [[send]]
+    else:
+        data["channels"][0]["actions"] = [send]
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    one_line_exit_2(capsys, sim_main, "run", "--scenario", str(path), words=("expiry",))
+
+
+@pytest.mark.spec("V3")
+def test_an_output_that_fails_at_the_end_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    # /dev/full passes the probe (it can be opened) and fails when written: a full disk
+    one_line_exit_2(capsys, sim_main, "run", "--seed", "1", "--trace-out", "/dev/full")
+    one_line_exit_2(
+        capsys, net_main, "run", "--seed", "1", "--trace", "/dev/full", words=("space",)
+    )
+
+
+@pytest.mark.spec("V3")
+def test_sim_net_probes_its_outputs_before_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = str(tmp_path / "no" / "t.txt")
+    one_line_exit_2(capsys, net_main, "run", "--seed", "1", "--trace", missing, words=("--trace",))
+    one_line_exit_2(capsys, net_main, "run", "--seed", "1", "--trace", str(tmp_path))
+    (tmp_path / "file").write_text("x")
+    not_a_dir = str(tmp_path / "file")
+    one_line_exit_2(capsys, net_main, "campaign", "--seeds", "0..0", "--out", not_a_dir)
+
+
+@pytest.mark.spec("V3")
+def test_a_timeline_width_is_bounded(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    trace = tmp_path / "t.json"
+    trace.write_text(json.dumps(GOOD), encoding="utf-8")
+    one_line_exit_2(capsys, sim_main, "replay", str(trace), "--width", "100000000", words=("1000",))
+
+
+@pytest.mark.spec("V3")
+@pytest.mark.parametrize(
+    "argv",
+    [["--bogus"], ["--only", ""], ["--out", ""], ["--out", "/proc/no/x"], ["--list", "x"]],
+    ids=["flag", "only", "out-empty", "out-unwritable", "extra"],
+)
+def test_bench_usage_errors_are_one_line(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bench.__main__ import main as bench_main
+
+    one_line_exit_2(capsys, bench_main, *argv)
+
+
+@pytest.mark.spec("V3")
+def test_the_examples_usage_errors_are_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from examples.corpus.__main__ import main as corpus_main
+    from examples.lona_chat.drive import main as drive_main
+    from examples.lona_cluster.cluster import main as cluster_main
+
+    one_line_exit_2(capsys, cluster_main, "--bogus")
+    one_line_exit_2(capsys, drive_main, "--burst", "0")
+    one_line_exit_2(capsys, drive_main, "--runs", "x")
+    # a flag passed through to ``sim conform`` that it refuses: one line, no table of errors
+    one_line_exit_2(capsys, corpus_main, "mailbox", "--bogus", words=("--bogus",))
+    monkeypatch.setenv("CORPUS_OUT", "/proc/no/such")
+    one_line_exit_2(capsys, corpus_main, "mailbox", words=("CORPUS_OUT",))
