@@ -253,7 +253,8 @@ def run_real(
     scale: float = REAL_SCALE,
 ) -> RealRun:
     """Play *scenario* on real threads and judge it; a run that cannot finish is a finding."""
-    from sim.driver import RealEnv, play_real
+    from sim.driver import play_real
+    from sim.env import RealEnv
 
     env = RealEnv(scale)
     try:
