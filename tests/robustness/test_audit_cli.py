@@ -180,3 +180,38 @@ def test_the_examples_usage_errors_are_one_line(
     one_line_exit_2(capsys, corpus_main, "mailbox", "--bogus", words=("--bogus",))
     monkeypatch.setenv("CORPUS_OUT", "/proc/no/such")
     one_line_exit_2(capsys, corpus_main, "mailbox", words=("CORPUS_OUT",))
+
+
+@pytest.mark.spec("V3")
+@pytest.mark.parametrize(
+    ("argv", "shows"),
+    [
+        (["-m", "examples.plain_channels"], "received 3 messages, in send order"),
+        (["{root}/examples/plain_channels"], "received 4 messages, in send order"),
+        (["{root}/examples/redis_server.py"], "PING -> True"),
+        (["{root}/examples/lona_cluster", "--port", "x"], None),
+        (["{root}/examples/corpus", "no_such_design"], None),
+    ],
+    ids=["plain-module", "plain-directory", "redis-file", "cluster-directory", "corpus-directory"],
+)
+def test_an_example_runs_as_a_script_from_anywhere(
+    argv: list[str], shows: str | None, tmp_path: Path
+) -> None:
+    """Run from a directory outside the repository (``examples`` is not installed): the
+    directory and file forms used to fail with ``ModuleNotFoundError``."""
+    import subprocess
+    import sys
+
+    from tests.robustness.helpers import ROOT
+
+    args = [a.format(root=ROOT) for a in argv]
+    cwd = ROOT if args[0] == "-m" else tmp_path
+    done = subprocess.run(
+        [sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+    assert "Traceback" not in done.stderr, done.stderr
+    if shows is None:  # a usage error, reported the V3 way
+        assert done.returncode == 2 and done.stderr.count("\n") == 1, done
+    else:
+        assert done.returncode == 0, done
+        assert shows in done.stdout, done.stdout
