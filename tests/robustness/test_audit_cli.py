@@ -145,6 +145,13 @@ def test_sim_net_probes_its_outputs_before_the_run(
 
 
 @pytest.mark.spec("V3")
+@pytest.mark.parametrize("jobs", ["100000", "0", "x", "-1"])
+def test_jobs_are_bounded(jobs: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--jobs 100000`` forked 100,000 processes before the first run."""
+    one_line_exit_2(capsys, sim_main, "run", "--seeds", "0..3", "--jobs", jobs, words=("--jobs",))
+
+
+@pytest.mark.spec("V3")
 def test_a_timeline_width_is_bounded(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     trace = tmp_path / "t.json"
     trace.write_text(json.dumps(GOOD), encoding="utf-8")
