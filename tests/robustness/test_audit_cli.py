@@ -222,3 +222,41 @@ def test_an_example_runs_as_a_script_from_anywhere(
     else:
         assert done.returncode == 0, done
         assert shows in done.stdout, done.stdout
+
+
+def _history(*events: dict[str, Any], header: dict[str, Any] | None = None) -> str:
+    head = {"format": "chanspec-history/1", "clock": "s", **(header or {})}
+    return "\n".join(json.dumps(e) for e in (head, *events)) + "\n"
+
+
+SEND = {"ev": "send_call", "t": 0.0, "thread": "main", "msg": 0, "topic": "a", "droppable": False}
+
+
+@pytest.mark.spec("V3")
+@pytest.mark.parametrize(
+    "text",
+    [
+        _history({"ev": ["send_call"], "t": 0.0, "thread": "main"}),  # unhashable: TypeError
+        _history({"ev": {"k": 1}, "t": 0.0, "thread": "main"}),
+        _history({**SEND, "expiry": 1e308, "local": False}),  # the oracle's us(): OverflowError
+        _history({**SEND, "t": -1e300, "expiry": None, "local": False}),
+        _history(header={"tolerance": 1e303}),
+        _history({"ev": "advance", "t": 0.0, "thread": "main", "seconds": 1e300}),
+    ],
+    ids=["ev-list", "ev-dict", "expiry-huge", "t-huge", "tolerance-huge", "advance-huge"],
+)
+def test_a_history_with_values_no_clock_holds_is_one_line(
+    text: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "h.jsonl"
+    path.write_text(text, encoding="utf-8")
+    one_line_exit_2(capsys, sim_main, "check", str(path))
+
+
+@pytest.mark.spec("V3")
+def test_a_huge_tolerance_option_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "h.jsonl"
+    path.write_text(_history(), encoding="utf-8")
+    one_line_exit_2(capsys, sim_main, "check", str(path), "--tolerance", "1e303")
