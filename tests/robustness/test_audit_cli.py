@@ -260,3 +260,38 @@ def test_a_huge_tolerance_option_is_refused(
     path = tmp_path / "h.jsonl"
     path.write_text(_history(), encoding="utf-8")
     one_line_exit_2(capsys, sim_main, "check", str(path), "--tolerance", "1e303")
+
+
+def _report(tmp_path: Path, **changes: Any) -> str:
+    from sim.explore import CampaignSummary
+    from sim.shard import report
+
+    data = report(CampaignSummary([], 0.5), {"seeds": [0, 1]}, 1, 1)
+    data.update(changes)
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return str(path)
+
+
+@pytest.mark.spec("V3")
+def test_merge_of_a_report_claiming_2_63_shards_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Listing the missing shards built a list of 2**63 numbers (the process was killed)."""
+    path = _report(tmp_path, shard=[1, 2**63])
+    one_line_exit_2(capsys, sim_main, "merge", path, words=("missing shard", "2/"))
+
+
+@pytest.mark.spec("V3")
+def test_merge_counts_a_report_without_seconds_as_zero(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = json.loads(Path(_report(tmp_path)).read_text(encoding="utf-8"))
+    del data["seconds"]  # merge() read r["seconds"]: KeyError
+    path = tmp_path / "no-seconds.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert sim_main(["merge", str(path)]) == 0
+    capsys.readouterr()
+    infinite = tmp_path / "inf.json"
+    infinite.write_text(json.dumps(data).replace("{", '{"seconds": Infinity, ', 1))
+    one_line_exit_2(capsys, sim_main, "merge", str(infinite), words=("seconds",))
