@@ -295,3 +295,19 @@ def test_merge_counts_a_report_without_seconds_as_zero(
     infinite = tmp_path / "inf.json"
     infinite.write_text(json.dumps(data).replace("{", '{"seconds": Infinity, ', 1))
     one_line_exit_2(capsys, sim_main, "merge", str(infinite), words=("seconds",))
+
+
+@pytest.mark.spec("V3")
+@pytest.mark.parametrize("broker", [["plain"], {"plain": 1}, 5, None])
+def test_sim_net_replay_of_a_trace_naming_no_broker_is_one_line(
+    broker: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sim.net.run import run
+    from sim.net.scenario import generate
+
+    lines = run(generate(1), "plain").trace.split("\n")
+    head = json.loads(lines[0])
+    head["broker"] = broker  # a list made ``broker in BROKERS`` raise TypeError
+    path = tmp_path / "t.txt"
+    path.write_text("\n".join([json.dumps(head), *lines[1:]]), encoding="utf-8")
+    one_line_exit_2(capsys, net_main, "replay", str(path), words=("broker",))
