@@ -182,11 +182,17 @@ def explore(
         if trace.outcome["status"] == "ok":
             continue
         path = save_trace(trace, trace_dir, prefix="explore-") if trace_dir is not None else None
-        command = (
-            replay_command(path, impl)
-            if isinstance(impl, str) and path is not None
-            else f"sim.replay({str(path)!r}, impl=<the adapter>)"
-        )
+        if path is None:  # no trace written: the call that runs this schedule again
+            given_as = "[<this failure's scenario>], " if given else ""
+            shown = repr(impl) if isinstance(impl, str) else "<the adapter>"
+            command = (
+                f"sim.explore({shown}, {given_as}strategy={strategy!r}, budget=1, "
+                f"seed={run_seed}, max_steps={max_steps})"
+            )
+        elif isinstance(impl, str):
+            command = replay_command(path, impl)
+        else:
+            command = f"sim.replay({str(path)!r}, impl=<the adapter>)"
         found.failures.append(
             Failure(
                 scenario,
@@ -224,7 +230,8 @@ def replay(trace: str | Path | Trace, *, impl: str | Adapter | None = None) -> R
     """
     if not isinstance(trace, (Trace, str, Path)):
         raise TypeError(f"trace must be a sim.Trace or a path, not {_short(trace)}")
-    adapter = None if impl is None else resolve(impl)[1]  # a name the caller chose, or an object
+    # a name the caller chose, or an object (a version-2 object is wrapped)
+    adapter = None if impl is None else resolve(impl)[1]
     original = trace if isinstance(trace, Trace) else load(trace)
     result = replay_trace(original, judge, adapter=adapter)
     again = result.replayed

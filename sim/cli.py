@@ -585,6 +585,14 @@ def _cmd_check(args: argparse.Namespace) -> int:
     )
     verdict = check(history, tolerance=tolerance, complete=recorded.complete)
     print(verdict.summary())
+    if not history.notices:
+        internal = sum(1 for e in history.events if e.kind == "internal")
+        print(
+            'I1, I2 not judged: the header does not declare "notices": true'
+            + (f" (the file has {internal} internal event(s))" if internal else "")
+        )
+    if not verdict.ok:
+        print(f"check again: python -m sim check {args.file}")
     if args.html:
         from sim.htmlview import render
 

@@ -2,9 +2,10 @@
 
 The same code runs in simulation (``play_sim``: virtual threads, virtual clock, one
 scheduling decision at every synchronisation point) and on real threads
-(``play_real``). What differs is the ``Env``: how threads start, what the clock says,
-how to sleep, how to wait for quiescence, and how the driver's own bookkeeping is
-made atomic (in simulation it already is: the driver adds no scheduling points).
+(``play_real``). What differs is the ``Env`` (``sim.env``): how threads start, what the
+clock says, how to sleep, how to wait for quiescence, and how the driver's own
+bookkeeping is made atomic (in simulation it already is: the driver adds no
+scheduling points).
 
 Payload checks (spec C1-C3): every message carries ``{"_id", "v", "n"}``; the sender
 changes its dict right after ``send()``, and each handler changes its copy, so a
@@ -14,21 +15,15 @@ handler that sees a changed ``v``, another handler's mark, or a copied ``n`` rec
 
 from __future__ import annotations
 
-import itertools
-import threading
-import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, suppress
-from datetime import UTC, datetime, timedelta, timezone
-from typing import Any, Protocol
+from collections.abc import Callable
+from contextlib import suppress
+from typing import Any
 
 from greenlet import GreenletExit
 
-from refimpl._seam import Platform
 from sim.adapters.base import Adapter, Session
-from sim.history import Event, History, MessageInfo, make_event
-from sim.oracle.progress import unresolved
-from sim.primitives import EPOCH, SimPlatform, SimThread
+from sim.env import Env, RealEnv, SimEnv, thread_faults
+from sim.history import History, MessageInfo
 from sim.scenario import (
     Advance,
     Bad,
@@ -41,243 +36,15 @@ from sim.scenario import (
     Subscribe,
     Unsubscribe,
 )
-from sim.scheduler import MAX_STEPS, ExecutionAborted, Instrument, Scheduler, SchedulingStrategy
+from sim.scheduler import (
+    MAX_STEPS,
+    ExecutionAborted,
+    Instrument,
+    Scheduler,
+    SchedulingStrategy,
+)
 
-__all__ = ["Env", "RealEnv", "RealRunError", "SimEnv", "play_real", "play_sim"]
-
-_SETTLE_TICK = 0.05  #: virtual seconds a settling driver lets pass before it looks again
-
-ThreadEnd = Callable[[str, "BaseException | None"], None]
-
-
-class Recorder(Protocol):
-    def __call__(self, kind: str, msg: int = -1, sub: int = -1, info: str = "") -> int: ...
-
-
-class Env(Protocol):
-    @property
-    def platform(self) -> Platform | None: ...
-
-    @property
-    def scale(self) -> float:
-        """Real seconds per scenario second."""
-        ...
-
-    def now(self) -> float: ...
-
-    def thread(self) -> int: ...
-
-    def spawn(self, name: str, fn: Callable[[], None]) -> Any: ...
-
-    def join(self, handle: Any) -> None: ...
-
-    def sleep(self, seconds: float) -> None: ...
-
-    def settle(self, session: Session, run: _Run) -> str:
-        """Wait for quiescence; "" or, if it gave up, ``bound=<seconds>`` (settle_ret's info)."""
-        ...
-
-    def atomic(self) -> AbstractContextManager[Any]: ...
-
-    def expiry_value(self, expiry: Expiry) -> timedelta | datetime:
-        """What ``send()`` is passed for *expiry*, on the implementation's clock."""
-        ...
-
-    def watch(self, on_end: ThreadEnd) -> None:
-        """Call *on_end(name, exception or None)* when an implementation thread ends."""
-        ...
-
-    def recorder(self, history: History) -> Recorder:
-        """``record(kind, msg, sub, info)``: add an event to *history* atomically, stamped
-        with this clock and thread; returns its index."""
-        ...
-
-
-def _expiry_value(now: datetime, expiry: Expiry, scale: float, local: bool) -> timedelta | datetime:
-    delta = timedelta(seconds=expiry.seconds * scale)
-    if expiry.kind == "timedelta":
-        return delta
-    moment = now + delta
-    if expiry.kind == "naive":  # local time: the process's zone, or UTC in simulation
-        return (moment.astimezone() if local else moment).replace(tzinfo=None)
-    if expiry.kind == "offset":
-        return moment.astimezone(timezone(timedelta(minutes=expiry.offset_minutes)))
-    return moment
-
-
-class _WatchedPlatform(SimPlatform):
-    """The implementation's ``SimPlatform``: it also tells the driver when a thread ends."""
-
-    on_end: ThreadEnd | None = None
-
-    def start_thread(self, name: str, target: Callable[[], None]) -> SimThread:
-        def body() -> None:
-            try:
-                target()
-            except (GreenletExit, ExecutionAborted):
-                raise  # the scheduler ending the execution, not the thread failing
-            except BaseException as exc:
-                if self.on_end is not None:
-                    self.on_end(name, exc)
-                return
-            if self.on_end is not None:
-                self.on_end(name, None)
-
-        return super().start_thread(name, body)
-
-
-
-
-class SimEnv:
-    def __init__(self, sched: Scheduler) -> None:
-        self.sched = sched
-        self.platform: SimPlatform = _WatchedPlatform(sched)
-        self.scale = 1.0
-        # One virtual thread runs at a time, so the driver's bookkeeping needs no lock; an
-        # RLock is a context manager implemented in C that never waits here (every virtual
-        # thread is on this one OS thread), cheaper to enter than ``nullcontext``.
-        self._atomic = threading.RLock()
-
-    def now(self) -> float:
-        return self.sched.time
-
-    def thread(self) -> int:
-        current = self.sched.current
-        return current.id if current is not None else 0
-
-    def spawn(self, name: str, fn: Callable[[], None]) -> Any:
-        return SimPlatform.start_thread(self.platform, name, fn)  # a driver thread: not watched
-
-    def join(self, handle: Any) -> None:
-        handle.join()
-
-    def sleep(self, seconds: float) -> None:
-        self.sched.sleep(seconds)
-
-    def settle(self, session: Session, run: _Run) -> str:
-        """Quiescence in simulation (spec section 17, "Settle"): no thread can run, no handler
-        is running, and every delivery the history makes certain so far is resolved.
-
-        Until then the virtual clock moves on, in ticks, through the implementation's
-        pending timeouts (an implementation whose idle workers poll makes progress only as
-        time passes), but at most ``scenario.settle_bound`` virtual seconds without any new
-        event in the history: then settle gives up and says so (``bound=<seconds>``), and
-        what is still unresolved is a liveness finding that names the bound.
-        """
-        sched = self.sched
-        bound = run.scenario.settle_bound
-        sched.wait_quiescent()
-        seen = len(run.history.events)
-        limit = sched.time + bound
-        while run.running or unresolved(run.history):
-            if len(run.history.events) != seen:
-                seen = len(run.history.events)
-                limit = sched.time + bound
-            elif sched.time >= limit:
-                return f"bound={bound:g}"
-            sched.sleep(_SETTLE_TICK)
-            sched.wait_quiescent()
-        return ""
-
-    def atomic(self) -> AbstractContextManager[Any]:
-        return self._atomic  # one thread runs at a time: nothing to lock
-
-    def expiry_value(self, expiry: Expiry) -> timedelta | datetime:
-        # the virtual clock, read without a scheduling point (the driver adds none)
-        return _expiry_value(EPOCH + timedelta(seconds=self.sched.time), expiry, 1.0, False)
-
-    def watch(self, on_end: ThreadEnd) -> None:
-        assert isinstance(self.platform, _WatchedPlatform)
-        self.platform.on_end = on_end
-
-    def recorder(self, history: History) -> Recorder:
-        # One thread runs at a time and recording adds no scheduling point: the event is
-        # appended straight away (the driver records several events per delivery).
-        sched = self.sched
-        events = history.events
-        append = events.append
-
-        def record(kind: str, msg: int = -1, sub: int = -1, info: str = "") -> int:
-            index = len(events)
-            current = sched.current
-            thread = current.id if current is not None else 0
-            append(make_event(Event, (index, sched.time, thread, kind, msg, sub, info)))
-            return index
-
-        return record
-
-
-class RealEnv:
-    def __init__(self, scale: float = 0.01) -> None:
-        self.platform = None
-        self.scale = scale
-        self._t0 = time.monotonic()
-        self._lock = threading.Lock()
-        self._numbers: dict[int, int] = {}
-        self.names: dict[int, str] = {}  #: thread number -> the thread's name
-        self._count = itertools.count()
-        self.errors: list[BaseException] = []  # what escaped a sender thread
-        self.on_end: ThreadEnd | None = None
-        self.oversleep = 0.0  # the latest a sleeping thread woke up (real seconds): machine load
-
-    def now(self) -> float:
-        return (time.monotonic() - self._t0) / self.scale
-
-    def thread(self) -> int:
-        ident = threading.get_ident()
-        number = self._numbers.get(ident)
-        if number is None:
-            number = self._numbers.setdefault(ident, next(self._count))
-            self.names.setdefault(number, threading.current_thread().name)
-        return number
-
-    def spawn(self, name: str, fn: Callable[[], None]) -> Any:
-        def guarded() -> None:
-            try:
-                fn()
-            except BaseException as exc:  # re-raised by play_real
-                self.errors.append(exc)
-
-        thread = threading.Thread(target=guarded, name=name, daemon=True)
-        thread.start()
-        return thread
-
-    def join(self, handle: Any) -> None:
-        handle.join()
-
-    def sleep(self, seconds: float) -> None:
-        begin = time.monotonic()
-        time.sleep(seconds * self.scale)
-        late = time.monotonic() - begin - seconds * self.scale
-        with self._lock:
-            self.oversleep = max(self.oversleep, late)
-
-    def settle(self, session: Session, run: _Run) -> str:
-        session.settle()
-        return ""
-
-    def atomic(self) -> AbstractContextManager[Any]:
-        return self._lock
-
-    def expiry_value(self, expiry: Expiry) -> timedelta | datetime:
-        return _expiry_value(datetime.now(UTC), expiry, self.scale, True)
-
-    def watch(self, on_end: ThreadEnd) -> None:
-        """Threads the implementation starts end through ``threading.excepthook`` when they
-        raise; ``play_real`` installs a hook that reports them while the run lasts."""
-        self.on_end = on_end
-
-    def recorder(self, history: History) -> Recorder:
-        lock = self._lock
-        now = self.now
-        thread = self.thread
-
-        def record(kind: str, msg: int = -1, sub: int = -1, info: str = "") -> int:
-            with lock:  # the index is the event's place in the one order of the run
-                history.add(now(), thread(), kind, msg, sub, info)
-                return len(history.events) - 1
-
-        return record
+__all__ = ["RealRunError", "play_real", "play_sim"]
 
 
 class _HandlerError(RuntimeError):
@@ -357,6 +124,11 @@ class _Run:
                 return -1
             sent = self.send_call_at.get(msg, len(self.history.events))
             before = [sub for sub, call in subs if call < sent] or [subs[0][0]]
+            if reason == "unsubscribed":
+                # only a subscription whose unsubscribe() was called has a copy dropped for
+                # that reason: the object may already hold a new one (an implementation may
+                # free the object before the old subscription leaves its registry)
+                before = [sub for sub in before if sub in self.unsubscribed] or before
             # the subscription that was live when the send began is the one it was routed
             # to (W4): one object holds one subscription at a time, and a subscribe() under
             # way then can only succeed after that one's unsubscribe() (A2)
@@ -469,13 +241,17 @@ class _Run:
         unsub = self.record("unsub_call", sub=sub)
         with self.atomic:
             self.unsub_at.setdefault(sub, unsub)
-        raised = ""
+        raised: str | None = ""
         try:
             session.unsubscribe(handle)
         except Exception as exc:  # judged by the oracle (A2: never an error)
             raised = f"raised {type(exc).__name__}"
+        except (GreenletExit, ExecutionAborted):
+            raised = None  # torn down while stuck in the call: it never returned
+            raise
         finally:
-            self.record("unsub_ret", sub=sub, info=raised)
+            if raised is not None:
+                self.record("unsub_ret", sub=sub, info=raised)
             if not direct:
                 with self.atomic:
                     self.busy.discard(role)
@@ -565,14 +341,15 @@ class _Run:
             elif data.get("n") is not nested_of(msg):
                 bad = "bad:nested-not-shared"
             record("start", msg, sub, bad)
-            with atomic:
-                self.running += 1
             data["mark"] = sub
-            if plain:  # no point can come between start and end: nothing can raise there
+            if plain:
+                # No point can come between start and end, so nothing can raise there and
+                # nobody can see the handler running (``running`` is read at points only).
                 record("end", msg, sub)
-                with atomic:
-                    self.running -= 1
             else:
+                with atomic:
+                    self.running += 1
+                torn = False
                 try:
                     if sleep:
                         self.env.sleep(sleep)
@@ -581,8 +358,12 @@ class _Run:
                             self.send(reply, None, spec.reply_droppable, False, hop=1)
                         for op in actions:
                             self.play(op, hop=1)
+                except (GreenletExit, ExecutionAborted):
+                    torn = True  # torn down while the handler waited: it never ended
+                    raise
                 finally:
-                    record("end", msg, sub)
+                    if not torn:
+                        record("end", msg, sub)
                     with atomic:
                         self.running -= 1
             if raises:
@@ -736,7 +517,7 @@ def play_real(
     if stats is not None:
         stats["history"] = run.history
     try:
-        with _thread_faults(env):
+        with thread_faults(env):
             run.main()
     finally:
         if stats is not None:
@@ -752,25 +533,6 @@ def play_real(
         error.history = run.history
         raise error from env.errors[0]
     return run.history
-
-
-@contextmanager
-def _thread_faults(env: RealEnv) -> Iterator[None]:
-    """While a real run lasts, an exception that ends one of the implementation's threads is
-    recorded as a fault (the driver's own sender threads catch theirs)."""
-    previous = threading.excepthook
-
-    def hook(args: Any) -> None:
-        if env.on_end is not None and args.exc_value is not None:
-            name = args.thread.name if args.thread is not None else "?"
-            env.on_end(name, args.exc_value)
-        previous(args)
-
-    threading.excepthook = hook
-    try:
-        yield
-    finally:
-        threading.excepthook = previous
 
 
 class RealRunError(RuntimeError):

@@ -59,6 +59,16 @@ _FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     "bad_err": (("op", "id"), ("error", "str")),
     "skip": (("what", "str"),),
 }
+#: the internal notices (I1, I2) whose ``internal`` events must name their data's topic
+NOTICE_TOPICS = ("lona.channels.subscribe", "lona.channels.unsubscribe")
+#: optional fields, per event kind: ``object`` (the channel object a subscription is of:
+#: re-subscriptions, A2), ``about`` (an internal notice's data topic, I1/I2), ``error``
+#: (unsubscribe() raised, A2)
+_OPTIONAL: dict[str, tuple[tuple[str, str], ...]] = {
+    "sub_call": (("object", "id"),),
+    "internal": (("about", "str"),),
+    "unsub_ret": (("error", "str"),),
+}
 
 
 class HistoryFormatError(ValueError):
@@ -108,6 +118,8 @@ def _event_fields(event: Event, history: History) -> dict[str, Any]:
         if sub in history.objects:
             fields["object"] = history.objects[sub]
         return fields
+    if kind == "unsub_ret" and str(info).startswith("raised "):
+        return {"sub": sub, "error": str(info).removeprefix("raised ")}
     if kind in ("sub_ret", "unsub_call", "unsub_ret"):
         return {"sub": sub}
     if kind in ("sub_err", "bad_err"):
@@ -130,7 +142,8 @@ def _event_fields(event: Event, history: History) -> dict[str, Any]:
     if kind == "route":
         return {"msg": msg, "deliveries": int(info)}
     if kind == "internal":
-        return {"sub": sub, "topic": str(info)}
+        topic, newline, about = str(info).partition("\n")
+        return {"sub": sub, "topic": topic, **({"about": about} if newline else {})}
     if kind == "advance":
         text = str(info)
         return {"seconds": int(text) if text.lstrip("-").isdigit() else float(text)}
@@ -262,11 +275,12 @@ class _Reader:
             if not ok(obj[name]):
                 raise self.fail(f"{kind} field {name!r} must be {expected}, not {_show(obj[name])}")
             values[name] = obj[name]
-        if kind == "sub_call" and "object" in obj:
-            ok, expected = _CHECKS["id"]
-            if not ok(obj["object"]):
-                raise self.fail(f"sub_call field 'object' must be {expected}")
-            values["object"] = obj["object"]
+        for name, check in _OPTIONAL.get(kind, ()):
+            if name in obj:
+                ok, expected = _CHECKS[check]
+                if not ok(obj[name]):
+                    raise self.fail(f"{kind} field {name!r} must be {expected}")
+                values[name] = obj[name]
         self.add(kind, values)
 
     def add(self, kind: str, v: dict[str, Any]) -> None:
@@ -295,8 +309,22 @@ class _Reader:
         elif sub >= 0 and sub not in history.topics:
             raise self.fail(f"{kind} of subscription {sub} before its sub_call")
         info: Any = ""
-        if kind in ("send_call", "sub_call", "internal"):
+        if kind in ("send_call", "sub_call"):
             info = v["topic"]
+        elif kind == "internal":  # a notice's data topic follows its own, after a newline
+            if (
+                history.notices
+                and "about" not in v
+                and "\n" not in v["topic"]
+                and v["topic"] in NOTICE_TOPICS
+            ):
+                raise self.fail(
+                    f"internal notice {v['topic']!r} needs field 'about' (its data's topic) "
+                    'in a history whose header declares "notices": true'
+                )
+            info = v["topic"] if "about" not in v else f"{v['topic']}\n{v['about']}"
+        elif kind == "unsub_ret":
+            info = f"raised {v['error']}" if "error" in v else ""
         elif kind == "send_ret":
             info = "" if v["seq"] is None else str(v["seq"])
         elif kind in ("send_err", "sub_err", "bad_err"):

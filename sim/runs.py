@@ -32,6 +32,7 @@ from typing import Any
 
 from sim.adapters import load_adapter
 from sim.adapters.base import Adapter
+from sim.adapters.unmodified import Unmodified, is_v2
 from sim.execution import Execution, simulate
 from sim.history import History
 from sim.lines.config import LinePoints
@@ -219,7 +220,10 @@ def resolve(impl: str | Adapter) -> tuple[str, Adapter]:
         return impl, load_adapter(impl)
     if not callable(getattr(impl, "open", None)):
         raise TypeError(f"an implementation is a name or an adapter with open(), not {impl!r}")
-    return str(getattr(impl, "name", type(impl).__name__)), impl
+    name = str(getattr(impl, "name", type(impl).__name__))
+    if is_v2(impl):  # as load_adapter does for a named one: run its modules unmodified
+        return name, Unmodified(impl)
+    return name, impl
 
 
 @dataclass
@@ -249,7 +253,8 @@ def run_real(
     scale: float = REAL_SCALE,
 ) -> RealRun:
     """Play *scenario* on real threads and judge it; a run that cannot finish is a finding."""
-    from sim.driver import RealEnv, play_real
+    from sim.driver import play_real
+    from sim.env import RealEnv
 
     env = RealEnv(scale)
     try:

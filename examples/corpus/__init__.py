@@ -1,12 +1,14 @@
 """A corpus of small channel implementations written the ordinary way, to measure ``conform``.
 
-Three designs, each correct, written from the channels documentation with ``threading``,
+Four designs, each correct, written from the channels documentation with ``threading``,
 ``queue``, ``concurrent.futures`` and ``datetime`` (not from ``refimpl``):
 
 * ``mailbox``: a thread and a ``queue.Queue`` per subscription, one dispatcher thread;
 * ``pollpool``: Lona-style endless broker and worker loops on a ``ThreadPoolExecutor``, whose
   idle loops poll their queues every 5 ms;
-* ``relay``: a copy-on-write registry, one relay thread, workers woken by a condition.
+* ``relay``: a copy-on-write registry, one relay thread, workers woken by a condition;
+* ``reorder``: routing and delivery as ``ThreadPoolExecutor`` tasks, routed messages released
+  in send order from a buffer keyed by sequence number.
 
 ``planted.py`` holds one realistic bug per class of issue 10, each in one of the designs.
 ``CORPUS`` is what ``make conform-corpus`` (``python -m examples.corpus``) checks: every
@@ -41,6 +43,7 @@ CORPUS: tuple[Entry, ...] = (
     Entry("mailbox", frozenset(), "control: a thread and a queue per subscription"),
     Entry("pollpool", frozenset(), "control: Lona-style loops polling every 5 ms"),
     Entry("relay", frozenset(), "control: copy-on-write registry, condition-woken workers"),
+    Entry("reorder", frozenset(), "control: pool tasks, a reorder buffer by sequence number"),
     _bug("pollpool_out_of_order", "O2", "(a) brokers commit out of send order"),
     _bug("pollpool_stranding", "S2", "(b) shutdown strands non-droppable mail"),
     _bug("mailbox_leaves_queued", "W3", "(c) queued deliveries start after unsubscribe()"),
@@ -48,6 +51,9 @@ CORPUS: tuple[Entry, ...] = (
     _bug("mailbox_naive_clock", "V2", "(e) aware expiry vs naive now(): the dispatcher dies"),
     _bug("relay_lost_wakeup", "W1 D2 S1 S2", "(f) lost wake-up: ready deque checked unlocked"),
     _bug("pollpool_channel_handler", "W2", "(g) re-subscribed channel runs old mail, new handler"),
+    _bug("reorder_no_buffer", "O2", "(h) routing tasks post as they finish: no reorder buffer"),
+    _bug("reorder_deep_copy", "C3", "(i) deep copies for every holder"),
+    _bug("reorder_strict_expiry", "E2", "(j) expired only strictly after the deadline"),
 )
 
 

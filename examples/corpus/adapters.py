@@ -91,6 +91,24 @@ class relay(_Adapter):
         system.wait_idle()
 
 
+class reorder(_Adapter):
+    """A ``ThreadPoolExecutor`` with a reorder buffer; validates its input (``bad-input``)."""
+
+    name = "corpus-reorder"
+    module, cls = "examples.corpus.reorder", "Bus"
+    features = FEATURES | {"bad-input"}
+
+    def open(self, mods: Any, settings: dict[str, Any], report: Any) -> Any:
+        workers = int(settings.get("MAX_CHANNEL_TASK_WORKER_THREADS", 4))
+        return self.built(mods)(workers, lambda m, ch, why: report("drop", m.data, ch, why))
+
+    def channel(self, system: Any, topic: str) -> Any:
+        return system.channel(topic)
+
+    def settle(self, system: Any) -> None:
+        system.wait_idle()
+
+
 # the planted bugs (examples/corpus/planted.py), each on its design's adapter ---------------------
 def _planted(design: type[_Adapter], cls: str, label: str) -> type[_Adapter]:
     attrs = {"name": f"{design.name}-{label}", "module": "examples.corpus.planted", "cls": cls}
@@ -104,3 +122,6 @@ mailbox_leaves_queued = _planted(mailbox, "LeavesQueuedHub", "leaves-queued")
 mailbox_naive_clock = _planted(mailbox, "NaiveClockHub", "naive-clock")
 relay_copy_outside_lock = _planted(relay, "CopyOutsideLockBus", "copy-outside-lock")
 relay_lost_wakeup = _planted(relay, "LostWakeupBus", "lost-wakeup")
+reorder_no_buffer = _planted(reorder, "NoBufferBus", "no-buffer")
+reorder_deep_copy = _planted(reorder, "DeepCopyBus", "deep-copy")
+reorder_strict_expiry = _planted(reorder, "StrictExpiryBus", "strict-expiry")

@@ -4,11 +4,12 @@ kind a hurried change makes. ``CORPUS`` (``__init__.py``) says which clause each
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from datetime import datetime, timedelta
 
-from . import mailbox, pollpool, relay
+from . import mailbox, pollpool, relay, reorder
 
 
 class OutOfOrderRuntime(pollpool.Runtime):
@@ -133,3 +134,46 @@ class LostWakeupBus(relay.Bus):
                     continue
                 sub = self._ready.popleft()
             self._drain(sub)
+
+
+class NoBufferBus(reorder.Bus):
+    """(h) Routing tasks post to the mailboxes as they finish, without the reorder buffer:
+    with two pool threads a later message can reach a mailbox first (O2)."""
+
+    def _route(self, env: reorder.Envelope, receivers: list[reorder.Sub]) -> None:
+        expired = env.expired()
+        with self._lock:
+            if expired:
+                self._drop(env, None, "expired")
+            else:
+                for s in receivers:
+                    self._post(s, env)
+            self._finished()
+
+
+class _DeepEnvelope(reorder.Envelope):
+    __slots__ = ()
+
+    def clone(self) -> reorder.Envelope:
+        return _DeepEnvelope(self.topic, copy.deepcopy(self.data), self.deadline, self.local,
+                             self.droppable, self.seq)  # fmt: skip
+
+
+class DeepCopyBus(reorder.Bus):
+    """(i) Every holder gets a deep copy "to be safe": nested objects are not shared (C3)."""
+
+    envelope_class = _DeepEnvelope
+
+
+class _LateEnvelope(reorder.Envelope):
+    __slots__ = ()
+
+    def expired(self) -> bool:
+        return self.deadline is not None and reorder.clock() > self.deadline
+
+
+class StrictExpiryBus(reorder.Bus):
+    """(j) A message counts as expired only strictly after its deadline: a handler can start
+    at the very deadline (E2)."""
+
+    envelope_class = _LateEnvelope

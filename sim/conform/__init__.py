@@ -254,9 +254,11 @@ class _Conformance:
         (at least 5,000);
         a run that hits it is played again at ``MAX_STEPS`` before a livelock is reported
         (a slow but live implementation is never called livelocked), and only if the
-        virtual clock stood still between the two cuts (``time_driven`` otherwise). Once one
-        livelock is confirmed, later runs that hit the limit are not replayed (that would cost
-        ``MAX_STEPS`` each) and claim no liveness finding of their own.
+        virtual clock stood still between the two cuts (``time_driven`` otherwise); a run whose
+        clock already ran a settle bound past its last event is decided at once (a polling
+        implementation stuck in a call: ``time_driven``). Once one livelock is confirmed,
+        later runs that hit the limit are not replayed (that would cost ``MAX_STEPS`` each)
+        and claim no liveness finding of their own.
         """
         steps = self.steps
         if self.livelock:  # found already: a run that hits a tighter bound is not replayed
@@ -269,6 +271,10 @@ class _Conformance:
             self.longest = max(self.longest, run.trace.steps)
             self.steps = min(MAX_STEPS, max(5_000, 8 * self.longest))
             return run
+        if self.quiet_for(run) >= scenario.settle_bound:
+            # the clock already ran a settle bound past the last event: a hang of a polling
+            # implementation, decided now (playing on to MAX_STEPS cost ~5x the steps)
+            return self.time_driven(run)
         if self.steps >= MAX_STEPS:  # at the cap already: the same schedule cut at half
             half = self._simulate(scenario, strategy, seed, MAX_STEPS // 2, lines)
             if half.trace is not None and run.trace.time > half.trace.time:
@@ -288,6 +294,13 @@ class _Conformance:
         run.found = {c: t for c, t in run.found.items() if not t.startswith("liveness")}
         return run
 
+    @staticmethod
+    def quiet_for(run: Run) -> float:
+        """Virtual seconds between the last history event and the end of a simulated run."""
+        assert run.trace is not None
+        events = run.history.events
+        return run.trace.time - (events[-1].time if events else 0.0)
+
     def time_driven(self, run: Run) -> Run:
         """A run cut at ``MAX_STEPS`` whose virtual clock kept moving is no livelock (that is
         busy work on a frozen clock): its idle threads poll. It is a liveness finding only
@@ -295,9 +308,7 @@ class _Conformance:
         bound of virtual time before the cut (spec section 17, "Settle"); otherwise it was
         still at work, too long to simulate to its end: its liveness is not judged (counted
         in the report), what its history shows so far is."""
-        assert run.trace is not None
-        events = run.history.events
-        quiet = run.trace.time - (events[-1].time if events else 0.0)
+        quiet = self.quiet_for(run)
         bound = run.scenario.settle_bound
         kept = {c: t for c, t in run.found.items() if not t.startswith("liveness")}
         if quiet >= bound:

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from collections import Counter
 
-from refimpl.topics import is_pattern, match
+from refimpl.topics import is_pattern
 from sim.history import History
 from sim.oracle import Verdict
+from sim.oracle.internal import SUBSCRIBE, UNSUBSCRIBE
+from sim.oracle.topics import notice_topic
 
 __all__ = ["exercise"]
 
@@ -40,6 +42,7 @@ def exercise(history: History, verdict: Verdict) -> Counter[str]:
     accepted: list[int] = []
     depth: Counter[int] = Counter()
     in_flight = 0  # accepted, neither started nor dropped yet
+    objects_seen: set[int] = set()  # channel objects subscribed so far (A2)
     for e in events:
         kind = e.kind
         if kind == "send_call":
@@ -55,6 +58,11 @@ def exercise(history: History, verdict: Verdict) -> Counter[str]:
         elif kind == "sub_call" or kind == "unsub_call":
             if in_flight > 0:
                 n["W4"] += 1  # the registry changes while a sent message may not be routed
+            obj = history.objects.get(e.sub)
+            if kind == "sub_call" and obj is not None:
+                if obj in objects_seen:
+                    n["A2"] += 1  # a re-subscription, or a second subscribe(), of one object
+                objects_seen.add(obj)
         elif kind == "start":
             depth[e.thread] += 1
             starts_per_sub[e.sub] += 1
@@ -95,9 +103,16 @@ def exercise(history: History, verdict: Verdict) -> Counter[str]:
             elif reason == "unsubscribed":
                 n["W3"] += 1
         elif kind == "internal":
-            topic = history.topics.get(e.sub, "")
-            if match(e.info, topic):
-                n["I1" if e.info.endswith(".subscribe") else "I2"] += 1
+            # info is "<delivered topic>\n<the data's topic>": the notice kind is the first part
+            notice, _ = notice_topic(e.info)
+            if notice == SUBSCRIBE:
+                n["I1"] += 1
+            elif notice == UNSUBSCRIBE:
+                n["I2"] += 1
+        elif kind == "bad_call":
+            n["V1"] += 1  # bad input at a call: accepted (bad_ret) or rejected, both decide V1
+        elif kind == "sub_err":
+            n["A2"] += 1  # a subscribe() that raised: justified only if the object was subscribed
     for info in messages.values():
         if info.expiry is not None:
             n["E3"] += 1  # an expiring message: an early or unreported expiry drop shows

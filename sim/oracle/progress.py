@@ -2,7 +2,7 @@
 
 ``unresolved(history)`` counts the MUST pairs of section 17 recorded so far that have
 neither a ``start`` nor any ``drop`` (of the pair or of the whole message). The
-simulated settle (``sim.driver.SimEnv.settle``) keeps the virtual clock moving while it
+simulated settle (``sim.env.SimEnv.settle``) keeps the virtual clock moving while it
 is not zero, so that an implementation whose idle workers poll -- making progress only
 as time passes -- is judged after it had the time to finish, not before. The loss
 rules themselves (``delivery``) decide what an unresolved pair means.

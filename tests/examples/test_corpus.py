@@ -40,6 +40,9 @@ FIRST: dict[str, tuple[str, int]] = {
     "mailbox_naive_clock": ("random", 2),
     "relay_lost_wakeup": ("pct", 18),
     "pollpool_channel_handler": ("random", 50),
+    "reorder_no_buffer": ("pct", 5),
+    "reorder_deep_copy": ("random", 0),
+    "reorder_strict_expiry": ("random", 1),
 }
 BUGS = [e for e in CORPUS if e.expect]
 CONTROLS = [e for e in CORPUS if not e.expect]
@@ -60,7 +63,7 @@ def test_every_planted_bug_has_a_targeted_seed_and_a_control() -> None:
     assert len(CONTROLS) >= 2 and "pollpool" in {e.name for e in CONTROLS}  # one polls
 
 
-@pytest.mark.spec("O2", "S2", "W3", "W1", "W2", "D2", "V2", "S1")
+@pytest.mark.spec("O2", "S2", "W3", "W1", "W2", "D2", "V2", "S1", "C3", "E2")
 @pytest.mark.parametrize("entry", BUGS, ids=lambda e: e.name)
 def test_a_planted_bug_is_caught_on_its_clause_and_its_design_is_not(entry: Entry) -> None:
     strategy, seed = FIRST[entry.name]

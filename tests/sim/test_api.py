@@ -12,6 +12,7 @@ import sim
 from sim.adapters import RefimplAdapter
 from sim.generate import scenario_from_seed
 from sim.mutants import MUTANTS
+from sim.scenario import ChannelSpec, Scenario, Send, Settle
 
 
 def test_the_public_names_are_exactly_the_documented_ones() -> None:
@@ -95,3 +96,31 @@ def test_check_history_reads_objects_and_files_alike(tmp_path: Path) -> None:
 @given(scenario=sim.scenarios(sim.GenConfig(max_ops=3)))
 def test_the_scenario_strategy_feeds_explore(scenario: sim.Scenario) -> None:
     assert sim.explore("refimpl", [scenario], budget=1, trace_dir=None).ok
+
+
+@pytest.mark.spec("O2", "O3")
+def test_explore_and_replay_take_a_version_2_adapter_object(tmp_path: Path) -> None:
+    """A version-2 adapter (what an outside implementation writes) passed as an object is
+    run unmodified, as its name would be (it used to be opened as a version-1 adapter and
+    failed with a KeyError inside the driver)."""
+    from examples.plain_channels.adapter import broken_factory
+    from tests.sim.impls.lazy_unsubscribe import Adapter
+
+    plain = Scenario((ChannelSpec("a"),), ((Send(0), Send(0), Settle()),))
+    assert sim.explore(Adapter(), [plain], budget=3, trace_dir=tmp_path).ok
+    broken = broken_factory()
+    found = sim.explore(broken, strategy="pct", budget=40, trace_dir=tmp_path, stop_at_first=True)
+    assert found.failures, "the broken bus is caught"
+    failure = found.failures[0]
+    assert failure.trace_path is not None
+    assert sim.replay(failure.trace_path, impl=broken).same
+
+
+@pytest.mark.spec("C3")
+def test_a_failure_without_a_trace_file_names_the_call_that_runs_it_again() -> None:
+    found = sim.explore("mutant:deep_copy", budget=3, seed=5, trace_dir=None, stop_at_first=True)
+    failure = found.failures[0]
+    assert failure.trace_path is None and "None" not in failure.replay_command
+    assert failure.replay_command.startswith("sim.explore('mutant:deep_copy', strategy='random'")
+    again = eval(failure.replay_command, {"sim": sim})  # the printed call itself
+    assert [f.violations for f in again.failures] == [failure.violations]

@@ -74,6 +74,9 @@ BAD_FILES = {
     "bad tolerance": '{"format": "chanspec-history/1", "tolerance": -1}',
     "event is a list": HEADER + "\n[1, 2]",
     "impl names code": '{"format": "chanspec-history/1", "impl": ["os", "abort"]}',
+    "notice without about": '{"format": "chanspec-history/1", "notices": true}'
+    + '\n{"ev": "sub_call", "t": 0, "thread": "a", "sub": 0, "topic": "*"}'
+    + '\n{"ev": "internal", "t": 0, "thread": "w", "sub": 0, "topic": "lona.channels.subscribe"}',
 }
 
 
@@ -187,3 +190,57 @@ def test_a_real_thread_run_records_its_history_and_check_reads_it(tmp_path: Path
         check=False,
     )
     assert several.returncode == 2 and several.stderr.count("\n") == 1
+
+
+def _notice_rows(notices: bool, heard: tuple[str, ...]) -> list[dict[str, object]]:
+    """Subscription 0 listens on lona.channels.*, then subscription 1 ('a') subscribes; the
+    listener's handler heard the subscribe notices about *heard*."""
+    header: dict[str, object] = {"format": "chanspec-history/1", "impl": "outside"}
+    if notices:
+        header["notices"] = True
+    rows: list[dict[str, object]] = [header]
+    for sub, topic in ((0, "lona.channels.*"), (1, "a")):
+        rows.append({"ev": "sub_call", "t": 0, "thread": "main", "sub": sub, "topic": topic})
+        rows.append({"ev": "sub_ret", "t": 0, "thread": "main", "sub": sub})
+    for about in heard:
+        notice = {"ev": "internal", "t": 0, "thread": "w", "sub": 0}
+        rows.append({**notice, "topic": "lona.channels.subscribe", "about": about})
+    rows.append({"ev": "shutdown_call", "t": 1, "thread": "main"})
+    rows.append({"ev": "shutdown_ret", "t": 1, "thread": "main"})
+    return rows
+
+
+def _text(rows: list[dict[str, object]]) -> str:
+    return "\n".join(json.dumps(r) for r in rows) + "\n"
+
+
+@pytest.mark.spec("I1")
+def test_internal_notices_of_an_outside_recording_are_judged_by_their_about_field() -> None:
+    """A recorder in another language names a notice's data topic in ``about`` (documented);
+    without it the oracle could not tell which subscribe() a notice was for, and a correct
+    implementation read as missing every notice (I1)."""
+    both = jsonl.loads(_text(_notice_rows(True, ("lona.channels.*", "a"))))
+    assert both.history.notices and check(both.history).ok
+    one = jsonl.loads(_text(_notice_rows(True, ("lona.channels.*",))))
+    verdict = check(one.history)
+    assert [v.clause for v in verdict.violations] == ["I1"]
+    assert "about 'a'" in verdict.violations[0].text
+    # written back, a notice keeps its data topic in its own field
+    assert '"about": "a"' in jsonl.dumps(both.history)
+    assert jsonl.loads(jsonl.dumps(both.history)).history.events == both.history.events
+
+
+@pytest.mark.spec("I1")
+def test_check_says_when_notices_are_not_judged(tmp_path: Path) -> None:
+    path = tmp_path / "h.jsonl"
+    path.write_text(_text(_notice_rows(False, ("lona.channels.*",))), encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "sim", "check", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert 'I1, I2 not judged: the header does not declare "notices": true' in done.stdout
+    assert "1 internal event(s)" in done.stdout

@@ -1,0 +1,46 @@
+"""conform on a polling implementation whose shutdown() never returns (virtual time moves).
+
+Such a run hits the step limit with its clock far past the last event. It is a liveness
+finding by the settle bound (spec section 17) at the first cut; conform used to play it
+again to MAX_STEPS first, for every hung schedule (an implementation written outside the
+project cost 110 CPU seconds at the default budget, mostly in those replays).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sim.conform import MAX_STEPS, STEPS, _Conformance
+from sim.scenario import ChannelSpec, Scenario, Send, Settle, Unsubscribe
+
+IMPL = "tests.sim.impls.poll_forever:Adapter"
+
+
+@pytest.mark.spec("S1")
+def test_a_polling_hang_is_a_liveness_finding_without_a_replay(tmp_path: Path) -> None:
+    c = _Conformance(IMPL, tmp_path, simulated=True)
+    scenario = Scenario((ChannelSpec("a"),), ((Send(0), Settle()),), workers=1)
+    run = c.play_sim(scenario, "random", 0)
+    assert run.trace is not None
+    assert run.trace.steps <= STEPS + 1 < MAX_STEPS  # decided at the first cut
+    assert list(run.found) == ["S1"]
+    assert "shutdown() did not return" in run.found["S1"]
+    assert c.explored.unfinished == 0 and not c.livelock
+
+
+@pytest.mark.spec("S1", "W3")
+def test_calls_stuck_when_the_run_is_cut_record_no_return(tmp_path: Path) -> None:
+    """An unsubscribe() and a handler (stuck in a send) that never returned: tearing the run
+    down used to record their unsub_ret and end at the cut, so the history looked busy up
+    to the end (the hang went unjudged: "still at work") and the calls looked finished."""
+    c = _Conformance(IMPL, tmp_path, simulated=True)
+    channels = (ChannelSpec("stuck.a"), ChannelSpec("a", reply=2), ChannelSpec("stuck.b"))
+    scenario = Scenario(channels, ((Unsubscribe(0),), (Send(1),)), workers=1)
+    run = c.play_sim(scenario, "random", 0)
+    kinds = [e.kind for e in run.history.events]
+    assert "unsub_call" in kinds and "unsub_ret" not in kinds
+    assert "start" in kinds and "end" not in kinds
+    assert c.explored.unfinished == 0
+    assert any("did not return" in text for text in run.found.values()), run.found
