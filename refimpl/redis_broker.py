@@ -9,17 +9,26 @@ The ``Channel`` API is unchanged. The broker runs on the runtime's one broker th
    each one to the runtime as a message of its own (``Runtime._send`` from the broker
    thread), so it gets a ``seq`` and the registry snapshot of *now*: the subscription
    window across processes is the stream position when a subscription takes effect (P2);
+   it reads again only once every entry handed on was taken from the queue (one round
+   trip per read of up to ``READ_COUNT`` entries, not one per message);
 2. take the next message of this process (``get_message``, waiting a short poll: from
    ``POLL_MIN`` while entries keep arriving, doubling up to ``POLL`` while none do); a
    message read from the stream, or a ``local=True`` one, is routed to this process's
-   subscribers; any other is appended to the stream (``XADD``) and then read back in
-   step 1, so that every process, this one included, delivers non-local messages in
-   the stream's one order (P1) and local ones never leave (P4).
+   subscribers; any other starts a *batch*: the messages already waiting in the queue
+   are taken too, in ``seq`` order (up to ``BATCH`` non-local ones), each read-back or
+   local one routed as it comes, and the non-local ones are appended to the stream in
+   one ``MULTI``/``XADD``.../``EXEC`` (one round trip, all or none) and read back in step
+   1, so that every process, this one included, delivers non-local messages in the
+   stream's one order (P1) and local ones never leave (P4). A local message taken
+   before a non-local one is routed before that one is even added (P1's local-first
+   direction); the last message taken stays unfinished until the batch is read back, so
+   ``join()`` and ``shutdown()`` wait for it (R5, P6).
 
 The position only moves past an entry once that entry was handed to the runtime, and
 a lost connection resumes ``XREAD`` from it (P7); each entry names its origin process
-and that process's ``seq``, so an ``XADD`` retried after a lost reply is delivered
-once (P3). Payloads cross as JSON (never pickle: nothing read may run code).
+and that process's ``seq``, so a batch retried after a lost reply looks for the entries
+it may have added and adds only the others: each message is delivered once (P3).
+Payloads cross as JSON (never pickle: nothing read may run code).
 """
 
 from __future__ import annotations
@@ -38,7 +47,7 @@ from redis.retry import Retry
 from refimpl._safe import log_safely
 from refimpl._seam import Empty
 from refimpl.message import Message
-from refimpl.runtime import Runtime, State
+from refimpl.runtime import STOP, Runtime, State
 from refimpl.worker import MessageBroker
 
 __all__ = ["RedisMessageBroker", "StreamId", "parse_id"]
@@ -56,6 +65,8 @@ POLL = 0.02
 POLL_MIN = 0.001
 #: entries one ``XREAD`` returns at most
 READ_COUNT = 512
+#: non-local messages one batch adds at most (one ``MULTI``/``EXEC``)
+BATCH = 256
 #: the errors that mean "the server is not reachable now" (retry; never fatal)
 NETWORK_ERRORS = (redis.ConnectionError, redis.TimeoutError, OSError)
 
@@ -216,40 +227,101 @@ class RedisMessageBroker(MessageBroker):
             self._remote.add(message.seq)
         self.injected = sid
 
-    def _find_own(self, seq: int) -> bytes | None:
-        """The id of this process's entry for *seq*, if the stream has it after our last one."""
+    def _find_own(self, seqs: set[int]) -> dict[int, StreamId]:
+        """The entries this process added for *seqs* after its last known one: a batch
+        whose reply was lost may have been added (all of it: one ``MULTI``/``EXEC``)."""
+        found: dict[int, StreamId] = {}
+        origin = self.origin.encode()
+        wanted = {str(seq).encode(): seq for seq in seqs}
         start = "(" + show_id(self._own_last)
         while True:
             page: Any = self.client.xrange(self.stream, min=start, count=READ_COUNT)
             for raw_id, fields in page:
-                if fields.get(b"origin") == self.origin.encode() and fields.get(b"seq") == str(
-                    seq
-                ).encode():
-                    return bytes(raw_id)
-            if len(page) < READ_COUNT:
-                return None
+                seq = wanted.get(fields.get(b"seq"))
+                if seq is not None and fields.get(b"origin") == origin:
+                    found[seq] = parse_id(raw_id)
+            if len(page) < READ_COUNT or len(found) == len(seqs):
+                return found
             start = "(" + show_id(parse_id(page[-1][0]))
 
     # the broker's run() --------------------------------------------------------------------
     def run(self) -> None:
-        if self.runtime._state < State.CLOSING:
-            self.poll()  # while closing, only publish() reads (its own entries back, P6)
+        # Read only once every entry read before was taken: one XREAD per READ_COUNT
+        # entries, not one per message. While closing, only publish() reads (P6).
+        if not self._remote and self.runtime._state < State.CLOSING:
+            self.poll()
         message = self.get_message()
+        if self._routed_here(message):
+            return
+        batch = [message]
+        self._gather(batch)
+        self.publish(batch)
+
+    def get_message(self) -> Message:
+        """``Worker.get_message``; a message read from the stream that it drops (expired,
+        closing) is no longer waited for: ``run()`` reads again once none is (P5, S3)."""
+        try:
+            return super().get_message()
+        except Empty:
+            dropped = self._message  # taken and dropped (expired, closing); None: none came
+            if dropped is not None:
+                self._remote.discard(dropped.seq)
+            raise
+
+    def _routed_here(self, message: Message) -> bool:
+        """Route *message* here if it was read from the stream or is local (P4, L2)."""
         if message.seq in self._remote:
             self._remote.discard(message.seq)
-            self.route_here(message)
-        elif message.local:
-            self.route_here(message)  # P4, L2: never leaves the process
-        else:
-            self.publish(message)
+        elif not message.local:
+            return False
+        self.route_here(message)
+        return True
+
+    def _gather(self, batch: list[Message]) -> None:
+        """Take the messages already waiting (no wait), in ``seq`` order: route each local
+        or read-back one now, add each other one to *batch*, up to ``BATCH`` of them.
+
+        Taken as ``get_message`` takes one, except that the message in hand is finished
+        only once a next one is in hand: the last one taken stays unfinished until
+        ``run()`` returns, so the runtime is not idle before the batch is read back
+        (R5, P6); ``get_message`` would finish it, and commit, on finding the queue empty.
+        """
+        rt = self.runtime
+        while len(batch) < BATCH:
+            try:
+                message = rt._messages.get(timeout=0)
+            except Empty:
+                return
+            if message is STOP:  # never while a message is unfinished; kept for the loop
+                rt._messages.put(STOP)
+                return
+            self._finish()
+            self._message = message
+            self._deliveries = []
+            reason = self._refused(message)
+            if reason is not None:
+                self._remote.discard(message.seq)
+                rt._drop(message, None, reason)
+            elif not self._routed_here(message):
+                batch.append(message)
+
+    def _refused(self, message: Message) -> str | None:
+        """Why ``get_message`` would drop *message* when taking it (R7, S3, E2), or None."""
+        rt = self.runtime
+        if rt._exiting:
+            return "exit"
+        if message.droppable and rt._state >= State.CLOSING:
+            return "shutdown"
+        if message.expiry is not None and message.expiry <= rt._now():
+            return "expired"
+        return None
 
     def route_here(self, message: Message) -> None:
         for channel in self.get_channels(message):
             self.schedule_task(channel=channel, message=message)
 
-    def publish(self, message: Message) -> None:
-        """``XADD`` *message*, retrying for ``CHANNEL_REDIS_RETRY_TIMEOUT``; else drop it (P8)."""
-        rt = self.runtime
+    def _fields(self, message: Message) -> dict[str, str] | None:
+        """*message* as a stream entry; None (dropped and reported) if it cannot cross (P8)."""
         data = message._payload if message._payload is not None else message.data
         try:
             text = json.dumps(data)
@@ -257,9 +329,9 @@ class RedisMessageBroker(MessageBroker):
                 raise TypeError("it does not survive a JSON round trip unchanged")
         except (TypeError, ValueError) as exc:
             log_safely(logger, ERROR, "%s cannot cross processes (%s); dropped", message, exc)
-            rt._drop(message, None, "error")
-            raise Empty from None
-        fields = {
+            self.runtime._drop(message, None, "error")
+            return None
+        return {
             "origin": self.origin,
             "seq": str(message.seq),
             "topic": message.topic,
@@ -267,32 +339,69 @@ class RedisMessageBroker(MessageBroker):
             "expiry": message.expiry.isoformat() if message.expiry is not None else "",
             "droppable": "1" if message.droppable else "0",
         }
+
+    def publish(self, batch: list[Message]) -> None:
+        """Add *batch* (in ``seq`` order) to the stream in one ``MULTI``/``EXEC``, retrying
+        for ``CHANNEL_REDIS_RETRY_TIMEOUT``, else drop what is not in (P8); read it back."""
+        rt = self.runtime
+        todo = [(m, f) for m in batch if (f := self._fields(m)) is not None]
+        added: dict[int, StreamId] = {}
         deadline = time.monotonic() + self.retry_timeout
         retry = False
-        while True:
+        while todo:
             try:
-                # A retry first looks for the entry: the failed XADD may have been done,
-                # its reply lost; the entry's id is the one every process delivers at (P1).
-                found = self._find_own(message.seq) if retry else None
-                raw_id = found or self.client.xadd(self.stream, fields)  # type: ignore[arg-type]
+                if retry:
+                    # The lost reply may have come after the EXEC: those entries are the
+                    # ones every process delivers at (P1, P3); add only the others.
+                    added.update(self._find_own({m.seq for m, _ in todo}))
+                    todo = self._still_to_add(todo, added)
+                if todo:
+                    pipe = self.client.pipeline(transaction=True)
+                    for _, fields in todo:
+                        pipe.xadd(self.stream, fields)  # type: ignore[arg-type]
+                    for (m, _), raw_id in zip(todo, pipe.execute(), strict=True):
+                        added[m.seq] = parse_id(raw_id)
                 break
             except NETWORK_ERRORS:
                 self._lost = retry = True
                 if time.monotonic() >= deadline:
-                    log_safely(
-                        logger,
-                        ERROR,
-                        "%s: Redis unreachable for %g s (CHANNEL_REDIS_RETRY_TIMEOUT); dropped",
-                        message,
-                        self.retry_timeout,
-                    )
-                    rt._drop(message, None, "error")
-                    raise Empty from None
+                    for m, _ in todo:  # none of them is known to be in the stream
+                        self._unsent(m, f"Redis unreachable for {self.retry_timeout:g} s "
+                                        "(CHANNEL_REDIS_RETRY_TIMEOUT)")
+                    break
                 time.sleep(POLL)
-        sid = self._own_last = parse_id(raw_id)
-        rt._emit("publish", message, None, show_id(sid))
+        last = (0, 0)
+        for m in batch:
+            sid = added.get(m.seq)
+            if sid is not None:
+                rt._emit("publish", m, None, show_id(sid))
+                last = max(last, sid)
+        if not added:
+            return
+        self._own_last = max(self._own_last, last)
         # Read it back now, before this run() returns: the runtime is not idle while its
-        # own entry is on the way back, so shutdown() and join() wait for it (P1, P6).
-        while self.position < sid and time.monotonic() < deadline:
+        # own entries are on the way back, so shutdown() and join() wait for them (P1, P6).
+        while self.position < last and time.monotonic() < deadline:
             if not self.poll():
                 time.sleep(POLL)
+
+    def _still_to_add(
+        self, todo: list[tuple[Message, dict[str, str]]], added: dict[int, StreamId]
+    ) -> list[tuple[Message, dict[str, str]]]:
+        """*todo* without what is in the stream. One ``EXEC`` adds all or none, so what is
+        missing comes after what was added; should one not, it cannot be added any more
+        (readers would take it for a repeat, P3): it is dropped and reported."""
+        top = max(added, default=-1)
+        rest = []
+        for m, fields in todo:
+            if m.seq in added:
+                continue
+            if m.seq < top:
+                self._unsent(m, "a later message of its batch is in the stream without it")
+            else:
+                rest.append((m, fields))
+        return rest
+
+    def _unsent(self, message: Message, why: str) -> None:
+        log_safely(logger, ERROR, "%s: %s; dropped", message, why)
+        self.runtime._drop(message, None, "error")

@@ -7,12 +7,15 @@ own code runs unchanged, and every wait it makes is virtual.
 
 The client implements the subset of redis-py the broker uses (``Redis.from_url``,
 ``xadd``, ``xread``, ``xrange``, ``xrevrange``, ``set``, ``get``, ``info``, and
-``pipeline(transaction=False)`` with ``execute``), raising redis-py's exception types.
-Every command (a pipeline: all its commands) is one round trip on ``Network``:
+``pipeline`` with ``execute``), raising redis-py's exception types. Every command (a
+pipeline: all its commands, atomically, as ``MULTI``/``EXEC`` runs them; the broker's
+read pipeline is read-only, so this is also what ``transaction=False`` would give it) is one
+round trip on ``Network``:
 
 1. the request travels (a virtual sleep: a scheduling point where others run);
 2. if the server is down, or this process's connection is cut (a ``cut`` fault or a random
-   drop), the call fails with ``ConnectionError`` and the command was *not* done;
+   drop: ``drop_rate`` per round trip, per entry for one that carries several), the call fails
+   with ``ConnectionError`` and the command was *not* done;
 3. the server runs the commands atomically;
 4. the reply travels; if the connection is cut meanwhile, or the server restarted, the
    call fails although the command *was* done (a lost reply: the case of an ``XADD``
@@ -65,12 +68,18 @@ class Network:
     windows: list[Window] = field(default_factory=list)
     calls: int = 0
     failures: int = 0
+    batches: int = 0  #: round trips that added several entries (a broker's batch)
+    lost_batches: int = 0  #: ... whose reply was lost although the server added them
 
     def one_way(self, proc: str) -> float:
         now = self.sched.time
         extra = sum(w.extra for w in self.windows
                     if w.kind == "delay" and w.proc == proc and w.start <= now < w.end)
         return self.latency * (0.5 + self.rng.random()) + extra
+
+    def drop(self, entries: int) -> float:
+        """The chance that a round trip carrying *entries* stream entries loses its connection."""
+        return 1.0 - (1.0 - self.drop_rate) ** max(1, entries)
 
     def cut(self, proc: str) -> bool:
         now = self.sched.time
@@ -148,21 +157,32 @@ def redis_module(link: Link) -> dict[str, types.ModuleType]:
                 if net.rng.random() < 0.5:  # redis-py noticed it first and reconnected
                     net.failures += 1
                     raise ConnectionError("Connection closed by server.")
-            if not server.up or net.cut(link.proc) or net.rng.random() < net.drop_rate:
+            # A round trip that carries n entries (added, or read back) risks its connection
+            # as n round trips of one entry would: batching alone must not hide the lost
+            # requests and replies this simulation exists to inject.
+            adds = sum(name == "xadd" for name, _, _ in commands)
+            if not server.up or net.cut(link.proc) or net.rng.random() < net.drop(adds):
                 net.failures += 1
                 raise ConnectionError("Error 111 connecting to sim. Connection refused.")
             conn.incarnation = server.incarnation
             replies = [server.execute(name, args, kw) for name, args, kw in commands]
+            batch = adds > 1
+            carried = adds + sum(len(entries) for name, reply in zip(
+                (c[0] for c in commands), replies, strict=True) if name == "xread"
+                for _, entries in reply)
+            net.batches += batch
             link.sleep(min(down, limit - up))
             if up + down >= limit:
                 net.failures += 1
+                net.lost_batches += batch
                 raise TimeoutError("Timeout reading from socket")
-            lost = net.drop_rate > 0 and net.rng.random() < net.drop_rate
+            lost = net.drop_rate > 0 and net.rng.random() < net.drop(carried)
             if lost or server.incarnation != conn.incarnation or not server.up or net.cut(
                 link.proc
             ):
                 conn.incarnation = None
                 net.failures += 1
+                net.lost_batches += batch
                 raise ConnectionError("Connection reset by peer")
             link.last_contact = conn.incarnation
             return replies

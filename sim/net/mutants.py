@@ -1,4 +1,4 @@
-"""Mutants of the networked broker (spec P1, P2, P4, P6, P7): each must be caught.
+"""Mutants of the networked broker (spec P1, P2, P4, P6, P7, R5): each must be caught.
 
 Each plants one realistic bug in ``refimpl.redis_broker.RedisMessageBroker`` by
 subclassing it. The real-Redis workloads (``tests/redis``) select them by dotted path as
@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from refimpl.redis_broker import NETWORK_ERRORS, RedisMessageBroker, StreamId, parse_id
+from refimpl._seam import Empty
+from refimpl.message import Message
+from refimpl.redis_broker import BATCH, NETWORK_ERRORS, RedisMessageBroker, StreamId, parse_id
 from refimpl.runtime import State
 
 
@@ -50,7 +52,7 @@ class ForwardLocal(RedisMessageBroker):
             self._remote.discard(message.seq)
             self.route_here(message)
         else:
-            self.publish(message)
+            self.publish([message])
 
 
 class AckBeforeHandling(RedisMessageBroker):
@@ -64,12 +66,12 @@ class AckBeforeHandling(RedisMessageBroker):
     def run(self) -> None:
         if self.runtime._state < State.CLOSING:
             later, self._later = self._later, []
-            for message in later:
-                super().publish(message)
+            if later:
+                super().publish(later)
         super().run()
 
-    def publish(self, message: Any) -> None:
-        self._later.append(message)
+    def publish(self, batch: list[Message]) -> None:
+        self._later += batch
 
 
 class RemoteBeforeLocal(RedisMessageBroker):
@@ -97,7 +99,7 @@ class RemoteBeforeLocal(RedisMessageBroker):
         elif message.local:
             self._locals.append(message)
         else:
-            self.publish(message)
+            self.publish([message])
 
 
 class SilentReset(RedisMessageBroker):
@@ -108,8 +110,48 @@ class SilentReset(RedisMessageBroker):
 
 
 class BlindRetry(RedisMessageBroker):
-    """Retries an ``XADD`` without looking for the entry a lost reply may have added (P3):
-    the message gets two entries, and its sender names the second one (P1, P2)."""
+    """Retries a batch without looking for the entries a lost reply may have added (P3):
+    its messages get two entries each, and their sender names the second ones (P1, P2)."""
 
-    def _find_own(self, seq: int) -> bytes | None:
-        return None
+    def _find_own(self, seqs: set[int]) -> dict[int, StreamId]:
+        return {}
+
+
+class CommitBeforeAdding(RedisMessageBroker):
+    """Gathers a batch with ``get_message`` (no wait), which finishes the message in hand
+    and commits on finding the queue empty: the runtime is idle, and ``join()`` returns,
+    while the batch is still on its way to the stream (R5; ``shutdown()`` likewise, P6)."""
+
+    def _gather(self, batch: list[Message]) -> None:
+        wait, self.timeout = self.timeout, 0.0
+        try:
+            while len(batch) < BATCH:
+                try:
+                    message = self.get_message()
+                except Empty:
+                    if self._message is None:  # none waiting
+                        return
+                    continue  # taken and dropped
+                if not self._routed_here(message):
+                    batch.append(message)
+        finally:
+            self.timeout = wait
+
+
+class DeliverOwnAtOnce(RedisMessageBroker):
+    """Routes its own non-local messages here as it takes them, adds them in a batch, and
+    skips its own entries when reading: the batch's ids are known, why read them back?
+    Because an entry of another process before them in the stream is then delivered
+    after them here, and before them everywhere else (P1)."""
+
+    def _routed_here(self, message: Message) -> bool:
+        if message.seq not in self._remote and not message.local:
+            self.route_here(message)
+            return False
+        return super()._routed_here(message)
+
+    def _hand_on(self, sid: StreamId, fields: dict[bytes, bytes]) -> None:
+        if fields.get(b"origin") == self.origin.encode():
+            self.position = self.injected = sid
+            return
+        super()._hand_on(sid, fields)

@@ -21,6 +21,7 @@ from refimpl.runtime import Runtime
 from sim.interpose.loader import PrivateModules
 from sim.net.client import Link, Network, redis_module, time_module, uuid_module
 from sim.net.scenario import SEND_TOPICS, NetScenario
+from sim.oracle.processes import Violation
 from sim.primitives import SimPlatform
 from sim.scheduler import VThread
 
@@ -146,6 +147,7 @@ class Node:
         self.link.halt_if_dead()
         runtime.join()  # every message of this process is in the stream or reported dropped
         self.link.halt_if_dead()
+        self._check_join()
         self.sent = True
         self.wait(lambda: self.world.stop, 3600.0)
         # Catch up with the stream's end as it is now, so that every entry added before is
@@ -164,6 +166,18 @@ class Node:
         self.link.halt_if_dead()
         self.record(ev="shutdown_ret")
         self.done = True
+
+    def _check_join(self) -> None:
+        """R5 across processes: once ``join()`` returned, each non-local message sent before
+        it is in the stream (its entry read back) or reported dropped."""
+        settled = {e["msg"] for e in self.events if e["ev"] == "publish"
+                   or (e["ev"] == "drop" and e["sub"] is None)}
+        for e in self.events:
+            if e["ev"] == "send_call" and not e["local"] and e["msg"] not in settled:
+                self.world.harness.append(Violation(
+                    "R5", f"{self.name}: join() returned before its message {e['msg']} was added "
+                          "to the stream or reported dropped"))
+                return
 
     def _handler(self, sub: str) -> Callable[[Any], None]:
         def handle(message: Any) -> None:

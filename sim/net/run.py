@@ -24,7 +24,7 @@ from functools import partial
 from typing import Any
 
 from sim.net.client import Network, Window
-from sim.net.node import BrokerSpec, Node
+from sim.net.node import STREAM, BrokerSpec, Node
 from sim.net.scenario import NetScenario, ScenarioError
 from sim.net.server import StreamServer
 from sim.oracle.processes import ProcessHistory, Violation, check_processes
@@ -54,7 +54,9 @@ MUTANTS: dict[str, tuple[BrokerSpec, str]] = {
     "ack-before-handling": (BrokerSpec("sim.net.mutants", "AckBeforeHandling"), "P6"),
     "remote-before-local": (BrokerSpec("sim.net.mutants", "RemoteBeforeLocal"), "P1"),
     "silent-reset": (BrokerSpec("sim.net.mutants", "SilentReset"), "P2"),
-    "blind-retry": (BrokerSpec("sim.net.mutants", "BlindRetry"), "P1"),
+    "blind-retry": (BrokerSpec("sim.net.mutants", "BlindRetry"), "P3"),
+    "commit-before-adding": (BrokerSpec("sim.net.mutants", "CommitBeforeAdding"), "R5"),
+    "deliver-own-at-once": (BrokerSpec("sim.net.mutants", "DeliverOwnAtOnce"), "P1"),
 }
 BROKERS: dict[str, BrokerSpec] = {**CONTROLS, **{k: v[0] for k, v in MUTANTS.items()}}
 
@@ -102,7 +104,8 @@ class World:
         self.go = self.stop = False
         self.lost_before: tuple[int, int] | None = None
         self.lost_incarnation: int | None = None  # the server's first one without the stream
-        self.hangs: list[Violation] = []
+        #: what the run itself saw: a phase that hung (P6), a ``join()`` that returned early (R5)
+        self.harness: list[Violation] = []
 
     def add(self, name: str) -> Node:
         node = Node(name, self.scenario, self.net, self.platform, self.broker, self)
@@ -119,7 +122,7 @@ class World:
             if self.sched.time >= deadline:
                 stuck = ", ".join(n.name for n in self.live() if not (n.sent if what == "sent"
                                                                         else n.done))
-                self.hangs.append(Violation("P6", f"{stuck} did not finish ({what}) within "
+                self.harness.append(Violation("P6", f"{stuck} did not finish ({what}) within "
                                                   f"{PHASE_LIMIT:g} s of virtual time"))
                 return False
             self.sched.sleep(0.002)
@@ -197,11 +200,27 @@ def run(scenario: NetScenario, broker: str = "plain",
         outcome.violations, outcome.counts = check_processes(
             histories, lost_before=world.lost_before,
             began_after_loss=world.began_after_loss())
-        outcome.violations = world.hangs + outcome.violations
+        outcome.violations = world.harness + _repeats(world) + outcome.violations
     outcome.counts.update(steps=world.sched.steps, calls=world.net.calls,
-                          net_failures=world.net.failures)
+                          net_failures=world.net.failures, batches=world.net.batches,
+                          lost_batches=world.net.lost_batches)
     outcome.trace = _trace(world, outcome, histories)
     return outcome
+
+
+def _repeats(world: World) -> list[Violation]:
+    """P3 on the server: no message has two entries in the stream as it ends (a broker
+    looks for its entries before it adds a batch again whose reply was lost)."""
+    seen: set[tuple[bytes, bytes]] = set()
+    found = []
+    for _sid, fields in world.server.streams.get(STREAM.encode(), []):
+        key = (fields.get(b"origin", b""), fields.get(b"seq", b""))
+        if key in seen:
+            mid = json.loads(fields.get(b"data", b"{}")).get("id")
+            found.append(Violation("P3", f"message {mid} has two entries in the stream (added "
+                                         "again after a lost reply)"))
+        seen.add(key)
+    return found
 
 
 def _line(obj: Any) -> str:
