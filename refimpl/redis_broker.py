@@ -370,6 +370,10 @@ class RedisMessageBroker(MessageBroker):
                                         "(CHANNEL_REDIS_RETRY_TIMEOUT)")
                     break
                 time.sleep(POLL)
+            except redis.RedisError as exc:  # refused (out of memory, a wrong key type): each
+                for m, _ in todo:  # of the batch is reported, not only the last taken (D2)
+                    self._unsent(m, f"Redis refused the batch ({exc})")
+                break
         last = (0, 0)
         for m in batch:
             sid = added.get(m.seq)

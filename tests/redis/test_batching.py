@@ -66,6 +66,7 @@ class Process:
     def __init__(self, server: RedisServer, broker: str = BROKER) -> None:
         self.started: list[str] = []
         self.published: dict[str, str] = {}
+        self.dropped: list[str] = []
         self.runtime = Runtime(
             {"CHANNEL_MESSAGE_BROKER_CLASS": broker, "CHANNEL_REDIS_URL": server.url,
              "CHANNEL_REDIS_STREAM": "batch", "MAX_CHANNEL_TASK_WORKER_THREADS": 1},
@@ -82,6 +83,8 @@ class Process:
     def observer(self, kind: str, message: Any, channel: Any, detail: str) -> None:
         if kind == "publish":
             self.published[message.data["id"]] = detail
+        elif kind == "drop" and channel is None:  # the message as a whole
+            self.dropped.append(message.data.get("id"))
 
 
 def _burst(server: RedisServer, broker: str = BROKER, lose: int = 0) -> list[str]:
@@ -155,3 +158,45 @@ def test_these_checks_catch_the_batching_mutants(
     server: RedisServer, mutant: str, lose: int
 ) -> None:
     assert _burst(server, f"sim.net.mutants.{mutant}", lose) != []
+
+
+@pytest.mark.spec("D2", "P8")
+def test_a_batch_the_server_refuses_is_reported_dropped_message_by_message(
+    server: RedisServer,
+) -> None:
+    """A refusal (here ``-OOM``) is not retried; every message of the batch is reported
+    dropped, not only the one taken last, and the next batch goes through."""
+    sender = Process(server)
+    try:
+        door = Door(sender.broker)
+        real = sender.broker.client.pipeline
+
+        def refusing(transaction: bool = True) -> Any:
+            pipe = real(transaction=transaction)
+            execute = pipe.execute
+
+            def run() -> Any:
+                adds = any(args[0] == "XADD" for args, _ in pipe.command_stack)
+                if adds and len(door.sizes) == 1:  # the second batch: refused
+                    door.sizes.append(-1)
+                    raise redis.ResponseError("OOM command not allowed")
+                return execute()
+
+            pipe.execute = run
+            return pipe
+
+        sender.broker.client.pipeline = refusing
+        door.open[1].set()
+        channel = Channel("t", runtime=sender.runtime)
+        for i in range(SENDS):
+            channel.send({"id": f"m{i}"})
+            if i == 0:
+                assert door.held[0].wait(30)
+        door.open[0].set()
+        assert sender.runtime.join(30)
+        assert sender.dropped == [f"m{i}" for i in range(1, SENDS)]
+        channel.send({"id": "after"})
+        _settle(sender, 2)
+        assert sender.started == ["m0", "after"]
+    finally:
+        sender.runtime.shutdown()
