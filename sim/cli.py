@@ -259,6 +259,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away: sim.inputs.exit_with ends quietly
+        raise
     except OSError as exc:  # an output that passed the probe failed at the end (disk full, ...)
         print(f"error: {os_reason(exc)}", file=sys.stderr)
         return 2

@@ -20,11 +20,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import sys
 import tempfile
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from sim.files import read_file
 from sim.jsonl import MAX_SECONDS
@@ -35,6 +37,7 @@ __all__ = [
     "OneLineParser",
     "adapter_for_trace",
     "column_width",
+    "exit_with",
     "impl_name",
     "non_negative_int",
     "os_reason",
@@ -255,6 +258,26 @@ def os_reason(exc: OSError) -> str:
     """An ``OSError`` as one line: the file and the system's reason, no traceback."""
     where = f"{exc.filename}: " if exc.filename is not None else ""
     return f"{where}{exc.strerror or exc}"
+
+
+def exit_with(main: Callable[[], int]) -> NoReturn:
+    """``sys.exit(main())`` for a command-line entry point, with two endings made quiet.
+
+    A reader that goes away (``python -m bench --list | head -3``) raised
+    ``BrokenPipeError`` with a traceback: the output is simply cut, status 141 as from a
+    shell. Ctrl-C is one line, status 130.
+    """
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python flushes stdout once more at exit: point it at nothing first
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 141
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        code = 130
+    sys.exit(code)
 
 
 # files -------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from sim.files import read_file
-from sim.inputs import InputError, os_reason, output_dir, output_file, seed_range
+from sim.inputs import InputError, exit_with, os_reason, output_dir, output_file, seed_range
 from sim.net.campaign import campaign
 from sim.net.run import BROKERS, CONTROLS, MUTANTS, TraceError, replay, run
 from sim.net.scenario import generate
@@ -65,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run" and args.trace is not None:
             output_file(str(args.trace), "--trace")
         return _dispatch(args, parser)
+    except BrokenPipeError:  # the reader went away: exit_with ends quietly
+        raise
     except (InputError, OSError) as exc:
         reason = os_reason(exc) if isinstance(exc, OSError) else str(exc)
         print(f"python -m sim.net: {reason}", file=sys.stderr)
@@ -106,4 +108,4 @@ def _dispatch(args: argparse.Namespace, parser: _Parser) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)
