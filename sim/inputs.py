@@ -21,10 +21,11 @@ import argparse
 import json
 import math
 import os
+import re
 import sys
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -39,6 +40,7 @@ __all__ = [
     "column_width",
     "exit_with",
     "impl_name",
+    "negative_values",
     "non_negative_int",
     "os_reason",
     "output_dir",
@@ -258,6 +260,18 @@ def os_reason(exc: OSError) -> str:
     """An ``OSError`` as one line: the file and the system's reason, no traceback."""
     where = f"{exc.filename}: " if exc.filename is not None else ""
     return f"{where}{exc.strerror or exc}"
+
+
+def negative_values(argv: Sequence[str]) -> list[str]:
+    """``--seeds -3..-1`` as ``--seeds=-3..-1``: argparse would read the value as an option,
+    and report "expected one argument" instead of why a negative seed is refused."""
+    out: list[str] = []
+    for token in argv:
+        if out and out[-1] in ("--seed", "--seeds") and re.fullmatch(r"-\d[\d.\-:]*", token):
+            out[-1] = f"{out[-1]}={token}"
+        else:
+            out.append(token)
+    return out
 
 
 def exit_with(main: Callable[[], int]) -> NoReturn:

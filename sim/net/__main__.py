@@ -16,7 +16,15 @@ import sys
 from pathlib import Path
 
 from sim.files import read_file
-from sim.inputs import InputError, exit_with, os_reason, output_dir, output_file, seed_range
+from sim.inputs import (
+    InputError,
+    exit_with,
+    negative_values,
+    os_reason,
+    output_dir,
+    output_file,
+    seed_range,
+)
 from sim.net.campaign import campaign
 from sim.net.run import BROKERS, CONTROLS, MUTANTS, TraceError, replay, run
 from sim.net.scenario import generate
@@ -57,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     one.add_argument("--trace", type=Path, help="write the trace file here")
     rep = sub.add_parser("replay", help="re-run a trace with its decisions; byte-for-byte check")
     rep.add_argument("file", type=Path)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(negative_values(sys.argv[1:] if argv is None else argv))
     logging.getLogger("refimpl").setLevel(logging.CRITICAL)
     try:  # outputs are probed before the run, not found unwritable at its end
         if args.command == "campaign":

@@ -342,3 +342,19 @@ def test_a_reader_that_goes_away_ends_the_output_quietly() -> None:
     err = child.stderr.read()
     assert child.wait(timeout=60) == 141
     assert err == "", err
+
+
+@pytest.mark.spec("V3")
+def test_sim_net_says_why_a_negative_seed_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    """argparse read ``-5..1`` as an option: "expected one argument"."""
+    one_line_exit_2(capsys, net_main, "campaign", "--seeds", "-5..1", words=(">= 0",))
+
+
+@pytest.mark.spec("V3")
+def test_refimpl_lona_names_a_directory_given_as_the_script(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from refimpl.lona import main as lona_main
+
+    one_line_exit_2(capsys, lona_main, str(tmp_path), words=("is a directory",))
+    one_line_exit_2(capsys, lona_main, str(tmp_path / "none.py"), words=("no such script",))
