@@ -229,3 +229,33 @@ def test_a_custom_broker_scheduling_a_non_message_fails_at_its_call(bad: Any) ->
     assert ledger.unaccounted("s", [sent.seq]) == []
     assert ("s", sent.seq, "error") in ledger.dropped
     assert bounded_shutdown(rt) is None
+
+
+@pytest.mark.spec("H3")
+def test_a_scope_closed_while_it_subscribes_leaves_nothing_subscribed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``close()`` on another thread, while ``subscribe()`` is between creating its channel
+    and recording it: the close used to miss that channel, which stayed subscribed."""
+    import refimpl.scope as scope_module
+
+    closer: list[threading.Thread] = []
+
+    class Interleaved(Channel):
+        def subscribe(self, handler: Any) -> None:
+            if not closer:  # the first subscribe: a close() starts now, on another thread
+                closer.append(threading.Thread(target=scope.close))
+                closer[0].start()
+                closer[0].join(0.3)  # it must wait for this subscribe to be recorded
+            super().subscribe(handler)
+
+    monkeypatch.setattr(scope_module, "Channel", Interleaved)
+    with Runtime(FAST) as rt:
+        scope = Scope(rt)
+        channel = scope.subscribe("a", lambda m: None)
+        closer[0].join(10)
+        assert scope.closed
+        assert channel.handler is None, "subscribed after the scope was closed"
+        assert rt.get_channels("a") == []
+        with pytest.raises(RuntimeError, match="closed"):
+            scope.subscribe("a", lambda m: None)
