@@ -259,3 +259,24 @@ def test_a_scope_closed_while_it_subscribes_leaves_nothing_subscribed(
         assert rt.get_channels("a") == []
         with pytest.raises(RuntimeError, match="closed"):
             scope.subscribe("a", lambda m: None)
+
+
+@pytest.mark.spec("R4", "V1")
+def test_hand_built_workers_and_tasks_check_their_arguments() -> None:
+    """``Worker(rt, timeout="5")`` was stored and raised in the worker's queue ``get``;
+    ``Worker("rt")`` and ``Task("x", "y")`` raised ``AttributeError``."""
+    from refimpl import MessageBroker, Task, TaskWorker
+
+    with Runtime(FAST) as rt:
+        for timeout in ("5", float("inf"), -1, True):
+            with pytest.raises(ValueError, match="timeout"):
+                TaskWorker(rt, timeout)
+        assert TaskWorker(rt, 2).timeout == 2.0
+        with pytest.raises(TypeError, match=r"runtime must be a refimpl\.Runtime"):
+            MessageBroker("rt")  # type: ignore[arg-type]
+        channel = Channel("a", runtime=rt)
+        with pytest.raises(TypeError, match="not a Message"):
+            Task(channel, "y")  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="not a channel"):
+            Task("x", Message("a"))  # type: ignore[arg-type]
+        assert Task(channel, Message("a")).handler is None  # not subscribed: no handler
