@@ -157,8 +157,8 @@ class Worker(metaclass=_RunsOnceBuilt):
             raise TypeError(f"runtime must be a refimpl.Runtime, not {short_repr(runtime)}")
         if timeout is None:
             timeout = float(runtime.settings.CHANNEL_WORKER_TIMEOUT)
-        else:  # checked as the setting is (R1): a bad one raised in the worker's queue get
-            timeout = seconds("timeout", timeout, "> 0")
+        else:  # checked as the setting is (R1), 0 allowed (a non-blocking get): a bad one
+            timeout = seconds("timeout", timeout, ">= 0")  # raised in the worker's queue get
         self.runtime = runtime
         self.server = server
         self.timeout = timeout

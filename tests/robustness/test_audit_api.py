@@ -272,6 +272,7 @@ def test_hand_built_workers_and_tasks_check_their_arguments() -> None:
             with pytest.raises(ValueError, match="timeout"):
                 TaskWorker(rt, timeout)
         assert TaskWorker(rt, 2).timeout == 2.0
+        assert TaskWorker(rt, 0.0).timeout == 0.0  # a non-blocking get (bench.profile_fanout)
         with pytest.raises(TypeError, match=r"runtime must be a refimpl\.Runtime"):
             MessageBroker("rt")  # type: ignore[arg-type]
         channel = Channel("a", runtime=rt)
