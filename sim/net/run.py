@@ -253,7 +253,7 @@ def load_trace(text: str) -> tuple[NetScenario, str, list[int]]:
         if not isinstance(head, dict) or head.get("format") != FORMAT:
             raise TraceError(f"line 1: not a {FORMAT} trace")
         broker = head.get("broker")
-        if broker not in BROKERS:
+        if not isinstance(broker, str) or broker not in BROKERS:  # a list is unhashable
             raise TraceError(f"line 1: unknown broker {str(broker)[:40]!r}")
         scenario = NetScenario.from_json(head.get("scenario"))
         for number, line in enumerate(lines[1:], 2):
