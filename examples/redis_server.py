@@ -106,3 +106,26 @@ class RedisServer:
         stopped_at = int(time.time() * 1000)
         self.start()
         return stopped_at
+
+
+def main() -> int:
+    """``python examples/redis_server.py``: start a throwaway server, show it answers, stop it."""
+    import sys
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="redis-") as directory:
+        try:
+            with RedisServer(Path(directory), persist=False) as server:
+                client = redis.Redis.from_url(server.url, socket_connect_timeout=1)
+                answer = client.ping()
+                client.close()
+                print(f"redis-server on {server.url}: PING -> {answer}; stopped again")
+        except (RuntimeError, OSError, redis.RedisError) as error:
+            print(f"redis_server: {error}".splitlines()[0], file=sys.stderr)
+            return 2
+    print("used by tests/redis, python -m examples.lona_cluster and make bench (redis)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -21,15 +21,15 @@ from inspect import iscoroutine
 from logging import ERROR, getLogger
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from refimpl._safe import log_safely, safe_repr
+from refimpl._safe import log_safely, safe_repr, short_repr
 from refimpl._seam import Empty
+from refimpl.message import Message
 from refimpl.runtime import CURRENT, STOP, Runtime, State, _Stop
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from refimpl.channel import Channel
-    from refimpl.message import Message
     from refimpl.registry import Subscription
 
 __all__ = ["MessageBroker", "Task", "TaskWorker", "Worker"]
@@ -240,6 +240,8 @@ class Worker(metaclass=_RunsOnceBuilt):
         """
         if self._message is None:
             raise RuntimeError("schedule_task() outside of a message taken with get_message()")
+        if not isinstance(message, Message):  # else it fails in a task worker, and is lost (V2)
+            raise TypeError(f"schedule_task() needs a refimpl.Message, not {short_repr(message)}")
         if getattr(channel, "_runtime", None) is not self.runtime:  # _owns(), inlined
             raise ValueError(f"{safe_repr(channel)} is not a channel of this runtime (spec R8)")
         sub = channel._sub

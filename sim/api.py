@@ -47,8 +47,12 @@ def check_history(
     *tolerance*: seconds of clock uncertainty for the expiry rules (default: the file's
     header, else 0). Raises ``HistoryFormatError`` (one line) for a bad file.
     """
+    if tolerance is not None:
+        tolerance = _seconds("tolerance", tolerance)
     if isinstance(history, History):
         return check(history, tolerance=tolerance or 0.0, complete=complete)
+    if not isinstance(history, (str, Path)):
+        raise TypeError(f"history must be a sim.History or a path, not {_short(history)}")
     from sim import jsonl
 
     recorded = jsonl.load(history)
@@ -57,6 +61,30 @@ def check_history(
         tolerance=recorded.tolerance if tolerance is None else tolerance,
         complete=complete and recorded.complete,
     )
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:57]}..."
+
+
+def _count(name: str, value: object, low: int) -> None:
+    """TypeError/ValueError unless *value* is an int >= *low* (a bool is not a count)."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an int, not {_short(value)}")
+    if value < low:
+        raise ValueError(f"{name} must be >= {low}, not {value}")
+
+
+def _seconds(name: str, value: object) -> float:
+    """*value* as seconds from 0 to ``MAX_SECONDS``; TypeError/ValueError otherwise."""
+    from sim.jsonl import MAX_SECONDS
+
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise TypeError(f"{name} must be a number of seconds, not {_short(value)}")
+    if not 0 <= value <= MAX_SECONDS:  # NaN fails both
+        raise ValueError(f"{name} must be from 0 to {MAX_SECONDS:g} seconds, not {value}")
+    return float(value)
 
 
 def _violations(outcome: dict[str, Any]) -> tuple[Violation, ...]:
@@ -111,14 +139,30 @@ def explore(
     name) built with the same seed. Each failing run's trace is written to *trace_dir*
     (None: not written), and its ``replay_command`` reproduces it.
     """
-    if budget < 0:
-        raise ValueError(f"budget must be >= 0, not {budget}")
+    _count("budget", budget, 0)
+    _count("seed", seed, 0)
+    _count("max_steps", max_steps, 1)
+    if not isinstance(strategy, str):
+        raise TypeError(f"strategy must be a name such as 'pct', not {_short(strategy)}")
+    if config is not None and not isinstance(config, GenConfig):
+        raise TypeError(f"config must be a sim.GenConfig or None, not {_short(config)}")
+    if trace_dir is not None:
+        if not isinstance(trace_dir, (str, Path)):
+            raise TypeError(f"trace_dir must be a path or None, not {_short(trace_dir)}")
+        if Path(trace_dir).exists() and not Path(trace_dir).is_dir():
+            raise ValueError(f"trace_dir {trace_dir} exists and is not a directory")
+    make_strategy(strategy, seed)  # an unknown name fails here, before any run
     name, adapter = resolve(impl)
     given: Sequence[Scenario] | None = None
     if scenarios is not None:
+        if isinstance(scenarios, (str, bytes, Scenario)):
+            raise TypeError("scenarios must be an iterable of sim.Scenario (a list of them)")
         given = list(scenarios)
         if not given:
             raise ValueError("scenarios is empty")
+        wrong = next((s for s in given if not isinstance(s, Scenario)), None)
+        if wrong is not None:  # a dict read from JSON: sim.Scenario.from_json(...) makes one
+            raise TypeError(f"scenarios must hold sim.Scenario objects, not {_short(wrong)}")
     chosen = islice(cycle(given), budget) if given else (None for _ in range(budget))
     found = Exploration()
     for k, scenario in enumerate(chosen):
@@ -176,15 +220,19 @@ class Replayed:
     trace: Trace  #: the replayed run
 
 
-def replay(trace: str | Path | Trace, *, impl: Adapter | None = None) -> Replayed:
+def replay(trace: str | Path | Trace, *, impl: str | Adapter | None = None) -> Replayed:
     """Run a saved trace again, exactly, and judge it.
 
-    *impl* is needed when the trace was recorded with an adapter object (its name alone
-    cannot be loaded) or names a ``module:factory`` implementation (a trace never
-    chooses code to import); otherwise the trace's registered adapter is used.
+    *impl* (an adapter object, or a name the caller chooses) is needed when the trace was
+    recorded with an adapter object (its name alone cannot be loaded) or names a
+    ``module:factory`` implementation (a trace never chooses code to import); otherwise
+    the trace's registered adapter is used.
     """
+    if not isinstance(trace, (Trace, str, Path)):
+        raise TypeError(f"trace must be a sim.Trace or a path, not {_short(trace)}")
+    # a name the caller chose, or an object (a version-2 object is wrapped)
+    adapter = None if impl is None else resolve(impl)[1]
     original = trace if isinstance(trace, Trace) else load(trace)
-    adapter = None if impl is None else resolve(impl)[1]  # a version-2 object: wrapped
     result = replay_trace(original, judge, adapter=adapter)
     again = result.replayed
     return Replayed(

@@ -44,13 +44,22 @@ __all__ = ["main"]
 TRACE_DIR = Path("traces")
 
 
+#: the most processes ``--jobs`` may ask for: a pool forks them all at once
+MAX_JOBS = 256
+
+
 def _jobs(text: str) -> int:
     from sim.explore import jobs_count
 
     try:
-        return jobs_count(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+        jobs = jobs_count(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"--jobs must be 1 to {MAX_JOBS} processes or 'auto', not {text[:20]!r}"
+        ) from None
+    if jobs > MAX_JOBS:  # --jobs 100000 forked 100,000 processes
+        raise argparse.ArgumentTypeError(f"--jobs must be 1 to {MAX_JOBS} processes, not {jobs}")
+    return jobs
 
 
 def _add_common(p: argparse.ArgumentParser) -> None:

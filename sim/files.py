@@ -21,7 +21,12 @@ MAX_FILE_BYTES = 256 << 20
 
 
 def read_file(path: str | Path) -> bytes:
-    """The bytes of *path*; ``OSError`` if unreadable, a device, a directory or too large."""
+    """The bytes of *path*; ``OSError`` if unreadable, a device, a directory or too large.
+
+    ``TypeError`` for anything but a path: ``open(5)`` would read (and close) descriptor 5.
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"a file path must be a str or a Path, not {type(path).__name__}")
     with open(path, "rb") as file:
         mode = os.fstat(file.fileno()).st_mode
         if stat.S_ISDIR(mode):

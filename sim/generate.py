@@ -155,6 +155,50 @@ class GenConfig:
     action_percent: int = 15  #: a role's handler sends, subscribes or unsubscribes
     base_raise_percent: int = 40  #: a raising handler raises a BaseException (H1)
 
+    def __post_init__(self) -> None:
+        """Every bound checked here, not found out of range in the middle of a generation."""
+        from refimpl.topics import validate_topic
+
+        def count(name: str, low: int, high: int) -> None:
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                raise ValueError(
+                    f"GenConfig.{name} must be an int from {low} to {high}, not {value!r}"
+                )
+
+        for name in ("brokers", "workers"):
+            if getattr(self, name) is not None:
+                count(name, 1, 64)
+        for name in ("max_roles", "max_threads", "max_ops"):
+            count(name, 1, 10_000)
+        for name in self.__dataclass_fields__:
+            if name.endswith("_percent"):
+                count(name, 0, 100)
+        if not isinstance(self.topics, tuple) or not self.topics:
+            raise ValueError("GenConfig.topics must be a non-empty tuple of topics")
+        for topic in self.topics:
+            validate_topic(topic)
+        weights = self.weights
+        if not (
+            isinstance(weights, tuple)
+            and len(weights) == 6
+            and all(isinstance(w, int) and not isinstance(w, bool) and w >= 0 for w in weights)
+            and sum(weights) > 0
+        ):
+            raise ValueError(f"GenConfig.weights must be 6 ints >= 0, not all 0, not {weights!r}")
+        if (
+            not isinstance(self.expiries, tuple)
+            or not self.expiries
+            or not all(
+                e is None
+                or (isinstance(e, (int, float)) and not isinstance(e, bool) and abs(e) <= 1e6)
+                for e in self.expiries
+            )
+        ):
+            raise ValueError(
+                "GenConfig.expiries must be a non-empty tuple of seconds (|s| <= 1e6) or None"
+            )
+
 
 def generate(source: Source, config: GenConfig = GenConfig()) -> Scenario:
     brokers = config.brokers if config.brokers is not None else source.integer(1, 3)
@@ -273,6 +317,9 @@ def scenario_from_seed(seed: int, config: GenConfig = GenConfig()) -> Scenario:
 def scenarios(config: GenConfig = GenConfig()) -> Any:
     """A Hypothesis strategy of scenarios (shrinks to fewer roles, threads and ops)."""
     from hypothesis import strategies as st
+
+    if not isinstance(config, GenConfig):  # else it fails at the first draw, inside a test
+        raise TypeError(f"config must be a sim.GenConfig, not {type(config).__name__}")
 
     @st.composite
     def build(draw: Any) -> Scenario:

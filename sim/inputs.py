@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.files import read_file
+from sim.jsonl import MAX_SECONDS
 from sim.scenario import Advance, Scenario, Send, Subscribe, Unsubscribe
 
 __all__ = [
@@ -138,9 +139,11 @@ def tolerance(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number of seconds >= 0, not {text}")
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text[:40]!r}") from None
+    if not math.isfinite(value) or not 0 <= value <= MAX_SECONDS:
+        raise argparse.ArgumentTypeError(
+            f"must be a finite number of seconds from 0 to {MAX_SECONDS:g}, not {text[:40]}"
+        )
     return value
 
 

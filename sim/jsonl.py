@@ -192,8 +192,23 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+#: the largest time or duration a history may hold, in seconds (about 31,700 years): the
+#: oracle counts in microseconds, and 1e308 s made that ``inf`` (``OverflowError``)
+MAX_SECONDS = 1e12
+
+
 def _is_num(value: Any) -> bool:
-    return (_is_int(value) or isinstance(value, float)) and math.isfinite(value)
+    return (
+        (_is_int(value) or isinstance(value, float))
+        and math.isfinite(value)
+        and -MAX_SECONDS <= value <= MAX_SECONDS
+    )
+
+
+def _show(value: Any) -> str:
+    """A JSON value quoted in an error line, at most about 80 characters of it."""
+    text = repr(value)
+    return text if len(text) <= 80 else f"{text[:77]}..."
 
 
 _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
@@ -201,8 +216,8 @@ _CHECKS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "id?": (lambda v: v is None or (_is_int(v) and 0 <= v < 1 << 31), "an id or null"),
     "str": (lambda v: isinstance(v, str), "a string"),
     "bool": (lambda v: isinstance(v, bool), "true or false"),
-    "num": (_is_num, "a finite number"),
-    "num?": (lambda v: v is None or _is_num(v), "a finite number or null"),
+    "num": (_is_num, "a number of seconds within ±1e12"),
+    "num?": (lambda v: v is None or _is_num(v), "a number of seconds within ±1e12, or null"),
     "seq": (lambda v: v is None or _is_int(v) or isinstance(v, str), "an integer or null"),
     "copy": (lambda v: v in COPY_SEEN, "one of " + ", ".join(COPY_SEEN)),
 }
@@ -230,7 +245,7 @@ class _Reader:
         if not isinstance(obj, dict) or "format" not in obj:
             raise self.fail(f'the first line must be the header {{"format": "{FORMAT}", ...}}')
         if obj["format"] != FORMAT:
-            raise self.fail(f"format {obj['format']!r} is not {FORMAT!r}")
+            raise self.fail(f"format {_show(obj['format'])} is not {FORMAT!r}")
         rec = self.recorded
         impl = obj.get("impl", "")
         tolerance = obj.get("tolerance", 0.0)
@@ -238,11 +253,11 @@ class _Reader:
         if not isinstance(impl, str):
             raise self.fail("header field 'impl' must be a string")
         if not _is_num(tolerance) or tolerance < 0:
-            raise self.fail("header field 'tolerance' must be a non-negative number")
+            raise self.fail("header field 'tolerance' must be a number of seconds, 0 to 1e12")
         if not isinstance(complete, bool):
             raise self.fail("header field 'complete' must be true or false")
         if obj.get("clock", "s") != "s":
-            raise self.fail(f"header field 'clock' must be \"s\", not {obj.get('clock')!r}")
+            raise self.fail(f"header field 'clock' must be \"s\", not {_show(obj.get('clock'))}")
         rec.impl, rec.tolerance, rec.complete = impl, float(tolerance), complete
         rec.history.notices = obj.get("notices") is True
 
@@ -250,15 +265,15 @@ class _Reader:
         if not isinstance(obj, dict):
             raise self.fail("an event must be a JSON object")
         kind = obj.get("ev")
-        if kind not in _FIELDS:
-            raise self.fail(f"unknown event kind {kind!r}")
+        if not isinstance(kind, str) or kind not in _FIELDS:  # a list or dict is unhashable
+            raise self.fail(f"unknown event kind {_show(kind)}")
         values: dict[str, Any] = {}
         for name, check in (("t", "num"), ("thread", "str"), *_FIELDS[kind]):
             if name not in obj:
                 raise self.fail(f"{kind} needs field {name!r}")
             ok, expected = _CHECKS[check]
             if not ok(obj[name]):
-                raise self.fail(f"{kind} field {name!r} must be {expected}, not {obj[name]!r}")
+                raise self.fail(f"{kind} field {name!r} must be {expected}, not {_show(obj[name])}")
             values[name] = obj[name]
         for name, check in _OPTIONAL.get(kind, ()):
             if name in obj:

@@ -19,6 +19,7 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import asdict, fields
+from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -129,8 +130,10 @@ def load_report(path: str | Path) -> dict[str, Any]:
     if not isinstance(data.get("campaign"), dict) or not isinstance(data.get("results"), list):
         raise ReportError(f"{path}: needs a 'campaign' object and a 'results' list")
     seconds = data.get("seconds", 0.0)
-    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool):
-        raise ReportError(f"{path}: 'seconds' must be a number")
+    number = isinstance(seconds, (int, float)) and not isinstance(seconds, bool)
+    if not number or not 0 <= seconds < 1e12:  # NaN and Infinity are JSON to Python
+        raise ReportError(f"{path}: 'seconds' must be a number of seconds, 0 to 1e12")
+    data["seconds"] = float(seconds)  # merge() sums it: a report without it counts 0
     data["results"] = [_result(r, f"{path}: result {k}") for k, r in enumerate(data["results"])]
     return data
 
@@ -152,9 +155,11 @@ def merge(reports: Sequence[dict[str, Any]]) -> CampaignSummary:
         if i in seen:
             raise ReportError(f"shard {i}/{n} is given twice (reports {seen[i] + 1} and {k + 1})")
         seen[i] = k
-    missing = [i for i in range(1, n + 1) if i not in seen]
-    if missing:
-        raise ReportError("missing shard(s) " + ", ".join(f"{i}/{n}" for i in missing))
+    if len(seen) != n:  # name the first few: n comes from a file and may be 2**63
+        missing = islice((i for i in range(1, n + 1) if i not in seen), 5)
+        more = ", ..." if n - len(seen) > 5 else ""
+        listed = ", ".join(f"{i}/{n}" for i in missing)
+        raise ReportError(f"missing shard(s) {listed}{more} ({n - len(seen)} of {n})")
     # shard i holds positions i-1, i-1+n, ...: interleave them back into campaign order
     by_shard = [reports[seen[i]]["results"] for i in range(1, n + 1)]
     results: list[RunResult] = []

@@ -15,7 +15,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from examples.corpus import CORPUS, Entry, impl
+#: the repository: the children import ``examples.corpus`` from it, wherever this runs from
+ROOT = Path(__file__).resolve().parents[2]
+if __package__ in (None, ""):  # run as a file or a directory: make the repository importable
+    sys.path.insert(0, str(ROOT))
+
+from examples.corpus import CORPUS, Entry, impl  # noqa: E402
 
 
 def _cpu() -> float:
@@ -44,7 +49,9 @@ def run(entry: Entry, out: Path, extra: list[str]) -> tuple[str, set[str], float
     cmd = [sys.executable, "-m", "sim", "conform", "--impl", impl(entry.name)]
     cmd += ["--report", str(report), "--trace-dir", str(out / "traces"), *extra]
     began, cpu = time.monotonic(), _cpu()
-    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)
+    env = {**os.environ, "PYTHONPATH": path}
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     wall, cpu = time.monotonic() - began, _cpu() - cpu
     (out / f"{entry.name}.txt").write_text(done.stdout + done.stderr, encoding="utf-8")
     if done.returncode == 2:  # bad usage (a flag passed through): the same for every entry

@@ -301,7 +301,34 @@ class _Conformance:
         events = run.history.events
         return run.trace.time - (events[-1].time if events else 0.0)
 
-    def time_driven(self, run: Run) -> Run:
+    def shrink_cap(self, run: Run) -> int | None:
+        """The step limit of the runs that shrink *run*'s counterexample (None: the adaptive
+        one): 8 times its own steps if it ended, or 4 times the steps its clock took to run a
+        settle bound past its last event if it hung (time-driven). A simpler candidate that
+        hangs is then judged at that cut instead of being played on to ``MAX_STEPS`` (on a
+        polling candidate each cost up to a second, and shrinking tries a hundred)."""
+        trace = run.trace
+        if trace is None:
+            return None
+        if trace.outcome["status"] != "livelock":
+            return min(MAX_STEPS, max(5_000, 8 * trace.steps))
+        events = run.history.events
+        due = (events[-1].time if events else 0.0) + run.scenario.settle_bound
+        decided = next((step for step, time in trace.clock if time >= due), None)
+        if decided is None:  # a livelock on a frozen clock: the adaptive limit decides
+            return None
+        return min(MAX_STEPS, max(2_000, 4 * decided))
+
+    def play_capped(
+        self, scenario: Scenario, strategy: str, seed: int, cap: int, lines: str
+    ) -> Run:
+        """One schedule cut at *cap* steps; a cut run is judged there (``time_driven``)."""
+        run = self._simulate(scenario, strategy, seed, cap, lines)
+        if run.trace is not None and run.trace.outcome["status"] == "livelock":
+            return self.time_driven(run, count=False)
+        return run
+
+    def time_driven(self, run: Run, count: bool = True) -> Run:
         """A run cut at ``MAX_STEPS`` whose virtual clock kept moving is no livelock (that is
         busy work on a frozen clock): its idle threads poll. It is a liveness finding only
         if the implementation made no progress (no history event) for the scenario's settle
@@ -316,7 +343,7 @@ class _Conformance:
                 run.history, f"{bound:g} virtual seconds without progress", "in simulation"
             )
             kept.setdefault(clause, text)
-        else:
+        elif count:
             self.explored.unfinished += 1
         run.found = kept
         return run
@@ -482,7 +509,12 @@ class _Conformance:
     def counterexample(self, clause: str, text: str, run: Run, shrink_seeds: int) -> Counterexample:
         if run.trace is not None and clause in CLAUSES and clause in run.found:
             # the oracle judges the clause, so any scenario may be shrunk, a probe's too
-            play = partial(self.play_sim, lines=run.lines)
+            cap = self.shrink_cap(run)
+            play: Play = (
+                partial(self.play_sim, lines=run.lines)
+                if cap is None
+                else partial(self.play_capped, cap=cap, lines=run.lines)
+            )
             run = shrink(play, run, clause, shrink_seeds, limit=self.shrink_limit)
             run = fewest(play, run, clause, seeds=max(1, self.shrink_limit // 6))
             if clause not in self.pinned:  # a probe's text says what the probe checked

@@ -57,6 +57,8 @@ MUTANTS: dict[str, tuple[BrokerSpec, str]] = {
     "blind-retry": (BrokerSpec("sim.net.mutants", "BlindRetry"), "P3"),
     "commit-before-adding": (BrokerSpec("sim.net.mutants", "CommitBeforeAdding"), "R5"),
     "deliver-own-at-once": (BrokerSpec("sim.net.mutants", "DeliverOwnAtOnce"), "P1"),
+    "skip-read-back-closing": (BrokerSpec("sim.net.mutants", "SkipReadBackWhileClosing"), "P6"),
+    "forget-unread-back": (BrokerSpec("sim.net.mutants", "ForgetUnreadBack"), "P6"),
 }
 BROKERS: dict[str, BrokerSpec] = {**CONTROLS, **{k: v[0] for k, v in MUTANTS.items()}}
 
@@ -251,7 +253,7 @@ def load_trace(text: str) -> tuple[NetScenario, str, list[int]]:
         if not isinstance(head, dict) or head.get("format") != FORMAT:
             raise TraceError(f"line 1: not a {FORMAT} trace")
         broker = head.get("broker")
-        if broker not in BROKERS:
+        if not isinstance(broker, str) or broker not in BROKERS:  # a list is unhashable
             raise TraceError(f"line 1: unknown broker {str(broker)[:40]!r}")
         scenario = NetScenario.from_json(head.get("scenario"))
         for number, line in enumerate(lines[1:], 2):

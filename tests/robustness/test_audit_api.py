@@ -203,3 +203,29 @@ def test_thread_counts_are_bounded_at_runtime_construction() -> None:
 def test_a_worker_class_path_must_be_a_dotted_path(path: str) -> None:
     with pytest.raises(ValueError, match=r"CHANNEL_MESSAGE_BROKER_CLASS: .* is not a dotted path"):
         Runtime({"CHANNEL_MESSAGE_BROKER_CLASS": path})
+
+
+@pytest.mark.spec("R4", "V2", "D2")
+@pytest.mark.parametrize("bad", ["text", None, {"topic": "a"}], ids=["str", "none", "dict"])
+def test_a_custom_broker_scheduling_a_non_message_fails_at_its_call(bad: Any) -> None:
+    """It used to fail in the task worker (``_copy_for_subscriber`` of a str): the delivery
+    was neither made nor reported, and ``join()`` waited for it forever."""
+    from refimpl import MessageBroker
+    from tests.robustness.helpers import Ledger
+
+    class Broker(MessageBroker):
+        def run(self) -> None:
+            message = self.get_message()
+            for channel in self.get_channels(message):
+                self.schedule_task(channel, bad)
+
+    ledger = Ledger()
+    rt = Runtime({**FAST, "CHANNEL_MESSAGE_BROKER_CLASS": Broker}, observer=ledger.observer)
+    rt.start()
+    ledger.channel(rt, "s", "a")
+    sent = Channel("a", runtime=rt).send({})
+    assert rt.join(10)
+    assert workers_alive(rt)
+    assert ledger.unaccounted("s", [sent.seq]) == []
+    assert ("s", sent.seq, "error") in ledger.dropped
+    assert bounded_shutdown(rt) is None

@@ -145,6 +145,13 @@ def test_sim_net_probes_its_outputs_before_the_run(
 
 
 @pytest.mark.spec("V3")
+@pytest.mark.parametrize("jobs", ["100000", "0", "x", "-1"])
+def test_jobs_are_bounded(jobs: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--jobs 100000`` forked 100,000 processes before the first run."""
+    one_line_exit_2(capsys, sim_main, "run", "--seeds", "0..3", "--jobs", jobs, words=("--jobs",))
+
+
+@pytest.mark.spec("V3")
 def test_a_timeline_width_is_bounded(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     trace = tmp_path / "t.json"
     trace.write_text(json.dumps(GOOD), encoding="utf-8")
@@ -180,3 +187,127 @@ def test_the_examples_usage_errors_are_one_line(
     one_line_exit_2(capsys, corpus_main, "mailbox", "--bogus", words=("--bogus",))
     monkeypatch.setenv("CORPUS_OUT", "/proc/no/such")
     one_line_exit_2(capsys, corpus_main, "mailbox", words=("CORPUS_OUT",))
+
+
+@pytest.mark.spec("V3")
+@pytest.mark.parametrize(
+    ("argv", "shows"),
+    [
+        (["-m", "examples.plain_channels"], "received 3 messages, in send order"),
+        (["{root}/examples/plain_channels"], "received 4 messages, in send order"),
+        (["{root}/examples/redis_server.py"], "PING -> True"),
+        (["{root}/examples/lona_cluster", "--port", "x"], None),
+        (["{root}/examples/corpus", "no_such_design"], None),
+    ],
+    ids=["plain-module", "plain-directory", "redis-file", "cluster-directory", "corpus-directory"],
+)
+def test_an_example_runs_as_a_script_from_anywhere(
+    argv: list[str], shows: str | None, tmp_path: Path
+) -> None:
+    """Run from a directory outside the repository (``examples`` is not installed): the
+    directory and file forms used to fail with ``ModuleNotFoundError``."""
+    import subprocess
+    import sys
+
+    from tests.robustness.helpers import ROOT
+
+    args = [a.format(root=ROOT) for a in argv]
+    cwd = ROOT if args[0] == "-m" else tmp_path
+    done = subprocess.run(
+        [sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=120
+    )
+    assert "Traceback" not in done.stderr, done.stderr
+    if shows is None:  # a usage error, reported the V3 way
+        assert done.returncode == 2 and done.stderr.count("\n") == 1, done
+    else:
+        assert done.returncode == 0, done
+        assert shows in done.stdout, done.stdout
+
+
+def _history(*events: dict[str, Any], header: dict[str, Any] | None = None) -> str:
+    head = {"format": "chanspec-history/1", "clock": "s", **(header or {})}
+    return "\n".join(json.dumps(e) for e in (head, *events)) + "\n"
+
+
+SEND = {"ev": "send_call", "t": 0.0, "thread": "main", "msg": 0, "topic": "a", "droppable": False}
+
+
+@pytest.mark.spec("V3")
+@pytest.mark.parametrize(
+    "text",
+    [
+        _history({"ev": ["send_call"], "t": 0.0, "thread": "main"}),  # unhashable: TypeError
+        _history({"ev": {"k": 1}, "t": 0.0, "thread": "main"}),
+        _history({**SEND, "expiry": 1e308, "local": False}),  # the oracle's us(): OverflowError
+        _history({**SEND, "t": -1e300, "expiry": None, "local": False}),
+        _history(header={"tolerance": 1e303}),
+        _history({"ev": "advance", "t": 0.0, "thread": "main", "seconds": 1e300}),
+    ],
+    ids=["ev-list", "ev-dict", "expiry-huge", "t-huge", "tolerance-huge", "advance-huge"],
+)
+def test_a_history_with_values_no_clock_holds_is_one_line(
+    text: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "h.jsonl"
+    path.write_text(text, encoding="utf-8")
+    one_line_exit_2(capsys, sim_main, "check", str(path))
+
+
+@pytest.mark.spec("V3")
+def test_a_huge_tolerance_option_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "h.jsonl"
+    path.write_text(_history(), encoding="utf-8")
+    one_line_exit_2(capsys, sim_main, "check", str(path), "--tolerance", "1e303")
+
+
+def _report(tmp_path: Path, **changes: Any) -> str:
+    from sim.explore import CampaignSummary
+    from sim.shard import report
+
+    data = report(CampaignSummary([], 0.5), {"seeds": [0, 1]}, 1, 1)
+    data.update(changes)
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return str(path)
+
+
+@pytest.mark.spec("V3")
+def test_merge_of_a_report_claiming_2_63_shards_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Listing the missing shards built a list of 2**63 numbers (the process was killed)."""
+    path = _report(tmp_path, shard=[1, 2**63])
+    one_line_exit_2(capsys, sim_main, "merge", path, words=("missing shard", "2/"))
+
+
+@pytest.mark.spec("V3")
+def test_merge_counts_a_report_without_seconds_as_zero(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = json.loads(Path(_report(tmp_path)).read_text(encoding="utf-8"))
+    del data["seconds"]  # merge() read r["seconds"]: KeyError
+    path = tmp_path / "no-seconds.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    assert sim_main(["merge", str(path)]) == 0
+    capsys.readouterr()
+    infinite = tmp_path / "inf.json"
+    infinite.write_text(json.dumps(data).replace("{", '{"seconds": Infinity, ', 1))
+    one_line_exit_2(capsys, sim_main, "merge", str(infinite), words=("seconds",))
+
+
+@pytest.mark.spec("V3")
+@pytest.mark.parametrize("broker", [["plain"], {"plain": 1}, 5, None])
+def test_sim_net_replay_of_a_trace_naming_no_broker_is_one_line(
+    broker: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sim.net.run import run
+    from sim.net.scenario import generate
+
+    lines = run(generate(1), "plain").trace.split("\n")
+    head = json.loads(lines[0])
+    head["broker"] = broker  # a list made ``broker in BROKERS`` raise TypeError
+    path = tmp_path / "t.txt"
+    path.write_text("\n".join([json.dumps(head), *lines[1:]]), encoding="utf-8")
+    one_line_exit_2(capsys, net_main, "replay", str(path), words=("broker",))

@@ -9,6 +9,7 @@ project cost 110 CPU seconds at the default budget, mostly in those replays).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,3 +45,31 @@ def test_calls_stuck_when_the_run_is_cut_record_no_return(tmp_path: Path) -> Non
     assert "start" in kinds and "end" not in kinds
     assert c.explored.unfinished == 0
     assert any("did not return" in text for text in run.found.values()), run.found
+
+
+@pytest.mark.spec("S1")
+def test_shrinking_a_polling_hang_plays_its_candidates_to_a_cap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Shrinking tries a hundred simpler scenarios; each that hangs used to be played to the
+    adaptive limit and on to MAX_STEPS. Now to a cap taken from the counterexample itself."""
+    c = _Conformance(IMPL, tmp_path, simulated=True)
+    scenario = Scenario(
+        (ChannelSpec("a"), ChannelSpec("b")), ((Send(0), Send(1), Settle(), Send(0)),), workers=1
+    )
+    run = c.play_sim(scenario, "random", 0)
+    assert "S1" in run.found
+    cap = c.shrink_cap(run)
+    assert cap is not None and cap < STEPS
+    limits: list[int] = []
+    simulate = c._simulate
+
+    def spy(scenario: Scenario, strategy: str, seed: int, steps: int, lines: str) -> Any:
+        limits.append(steps)
+        return simulate(scenario, strategy, seed, steps, lines)
+
+    monkeypatch.setattr(c, "_simulate", spy)
+    found = c.counterexample("S1", run.found["S1"], run, shrink_seeds=1)
+    assert limits and max(limits) <= cap
+    assert "did not return" in found.text
+    assert found.readable.endswith("thread 0: nothing")  # shrunk: shutdown alone hangs
