@@ -3,7 +3,9 @@
 ``python -m bench.redis_child CONFIG_JSON send|recv``. *kind* (in the config) is what
 carries the messages: ``refimpl`` (a ``Runtime`` with ``RedisMessageBroker``, one
 ``Channel`` subscription per receiving process), ``streams`` (raw redis-py ``XADD`` /
-``XREAD BLOCK``) or ``pubsub`` (raw ``PUBLISH`` / ``SUBSCRIBE``). Every message carries its
+``XREAD BLOCK``, one round trip per message), ``streams-pipelined`` (the same, the
+sender's ``XADD``s of a burst sent ``PIPELINE`` at a time in one pipeline) or ``pubsub``
+(raw ``PUBLISH`` / ``SUBSCRIBE``). Every message carries its
 number and the sender's ``time.monotonic_ns()`` at the send call (CLOCK_MONOTONIC: one
 clock for every process of the machine); a receiver notes the same clock at delivery.
 
@@ -27,6 +29,8 @@ import redis
 __all__ = ["main"]
 
 TOPIC = "bench.fanout"
+#: ``XADD``s per pipeline of the ``streams-pipelined`` sender (refimpl batches up to 256)
+PIPELINE = 256
 BROKER = "refimpl.redis_broker.RedisMessageBroker"
 
 
@@ -105,7 +109,7 @@ def receive(config: dict[str, Any]) -> None:
         runtime.shutdown()
         return
     client = redis.Redis.from_url(url)
-    if kind == "streams":
+    if kind.startswith("streams"):
         last: Any = client.xrevrange(config["stream"], count=1)
         position = last[0][0] if last else b"0-0"
 
@@ -146,6 +150,7 @@ def _settings(config: dict[str, Any]) -> dict[str, Any]:
 def send(config: dict[str, Any]) -> None:
     kind = config["kind"]
     runtime: Any = None
+    batch = PIPELINE
     if kind == "refimpl":
         from refimpl import Channel
         from refimpl.runtime import Runtime
@@ -158,10 +163,15 @@ def send(config: dict[str, Any]) -> None:
     else:
         client = redis.Redis.from_url(config["url"])
         stream = config["stream"]
+        pipe = client.pipeline(transaction=False)
 
         def one(i: int) -> None:
             if kind == "streams":
                 client.xadd(stream, {"i": i, "t": time.monotonic_ns()})
+            elif kind == "streams-pipelined":
+                pipe.xadd(stream, {"i": i, "t": time.monotonic_ns()})
+                if len(pipe) >= batch:
+                    pipe.execute()
             else:
                 client.publish(TOPIC, f"{i} {time.monotonic_ns()}")
 
@@ -171,6 +181,7 @@ def send(config: dict[str, Any]) -> None:
         phase = line.strip()
         count = config["messages"] if phase == "burst" else config["paced"]
         interval = 0.0 if phase == "burst" else float(config["interval"])
+        batch = 1 if interval else PIPELINE  # paced: each message on its own, no waiting
         start, start_ns = time.monotonic(), time.monotonic_ns()
         for k in range(count):
             if interval:
@@ -179,6 +190,8 @@ def send(config: dict[str, Any]) -> None:
         first += count
         if runtime is not None:
             runtime.join()  # every message is in the stream
+        elif kind == "streams-pipelined" and len(pipe):
+            pipe.execute()
         _say(json.dumps({"start_ns": start_ns, "end_ns": time.monotonic_ns()}))
     if runtime is not None:
         runtime.shutdown()

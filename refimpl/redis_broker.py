@@ -22,7 +22,10 @@ The ``Channel`` API is unchanged. The broker runs on the runtime's one broker th
    stream's one order (P1) and local ones never leave (P4). A local message taken
    before a non-local one is routed before that one is even added (P1's local-first
    direction); the last message taken stays unfinished until the batch is read back, so
-   ``join()`` and ``shutdown()`` wait for it (R5, P6).
+   ``join()`` and ``shutdown()`` wait for it (R5, P6). A message whose entry cannot be read
+   back (the server gone for ``CHANNEL_REDIS_RETRY_TIMEOUT`` after the ``EXEC``, the entry
+   lost with the stream) is reported dropped here, never left in doubt; while closing, no
+   entry after this process's own last one is read (P6).
 
 The position only moves past an entry once that entry was handed to the runtime, and
 a lost connection resumes ``XREAD`` from it (P7); each entry names its origin process
@@ -116,6 +119,8 @@ class RedisMessageBroker(MessageBroker):
         self.injected: StreamId = (0, 0)
         self._remote: set[int] = set()  # seqs of messages read from the stream
         self._own_last: StreamId = (0, 0)  # this process's last entry (a retry looks after it)
+        #: seq -> this process's message whose entry is in the stream but not yet read back
+        self._unread: dict[int, Message] = {}
         self._last_seq: dict[str, int] = {}  # origin -> the largest seq delivered (P3)
         self.epoch = ""
         self._lost = False  # a network error happened since the last successful read (P7)
@@ -190,8 +195,11 @@ class RedisMessageBroker(MessageBroker):
         found = False
         for _stream, entries in reply or ():
             for raw_id, fields in entries:
+                sid = parse_id(raw_id)
+                if sid > self._own_last and self.runtime._state >= State.CLOSING:
+                    break  # not this process's to deliver any more (P6); position stays
                 found = True
-                self._hand_on(parse_id(raw_id), fields)
+                self._hand_on(sid, fields)
         # Traffic: look again soon; none: back off towards POLL.
         self.timeout = min(POLL_MIN if found else 2 * self.timeout, self._longest_wait)
         return True
@@ -215,6 +223,8 @@ class RedisMessageBroker(MessageBroker):
                        exc_info=exc)
             self.injected = sid
             return
+        if origin == self.origin:
+            self._unread.pop(seq, None)  # read back (or a repeat of one read back)
         if seq <= self._last_seq.get(origin, -1):  # an XADD retried after a lost reply (P3)
             self.injected = sid
             return
@@ -379,15 +389,36 @@ class RedisMessageBroker(MessageBroker):
             sid = added.get(m.seq)
             if sid is not None:
                 rt._emit("publish", m, None, show_id(sid))
+                self._unread[m.seq] = m
                 last = max(last, sid)
         if not added:
             return
         self._own_last = max(self._own_last, last)
-        # Read it back now, before this run() returns: the runtime is not idle while its
-        # own entries are on the way back, so shutdown() and join() wait for them (P1, P6).
-        while self.position < last and time.monotonic() < deadline:
+        self._read_back(last)
+
+    def _read_back(self, last: StreamId) -> None:
+        """Read the stream up to this process's entry *last* before ``run()`` returns: the
+        runtime is not idle while its own entries are on the way back, so ``shutdown()``
+        and ``join()`` wait until its own subscribers got them (P1, P6, R5).
+
+        The server just answered the ``EXEC``; if it is unreachable for
+        ``CHANNEL_REDIS_RETRY_TIMEOUT`` from now, or the stream moved past *last* without
+        an entry of the batch (lost with the stream, P7), the messages not read back are
+        reported dropped here (``error``; D2, P8): other processes may deliver them, this
+        one does not, also if it reads them later.
+        """
+        deadline = time.monotonic() + self.retry_timeout
+        while self._unread and self.position < last and time.monotonic() < deadline:
             if not self.poll():
                 time.sleep(POLL)
+        if not self._unread:
+            return
+        why = (f"Redis unreachable for {self.retry_timeout:g} s (CHANNEL_REDIS_RETRY_TIMEOUT)"
+               if self.position < last else "its entry was lost with the stream (P7)")
+        for seq in sorted(self._unread):
+            self._unsent(self._unread.pop(seq), f"in the stream, but not read back here: {why}")
+            # never delivered here now, also if it is read later (one outcome per pair, D2)
+            self._last_seq[self.origin] = max(self._last_seq.get(self.origin, -1), seq)
 
     def _still_to_add(
         self, todo: list[tuple[Message, dict[str, str]]], added: dict[int, StreamId]

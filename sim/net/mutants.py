@@ -1,4 +1,4 @@
-"""Mutants of the networked broker (spec P1, P2, P4, P6, P7, R5): each must be caught.
+"""Mutants of the networked broker (spec P1, P2, P3, P4, P6, P7, R5): each must be caught.
 
 Each plants one realistic bug in ``refimpl.redis_broker.RedisMessageBroker`` by
 subclassing it. The real-Redis workloads (``tests/redis``) select them by dotted path as
@@ -8,11 +8,19 @@ private copy over the simulated client, by name (``sim.net.run.MUTANTS``).
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from refimpl._seam import Empty
 from refimpl.message import Message
-from refimpl.redis_broker import BATCH, NETWORK_ERRORS, RedisMessageBroker, StreamId, parse_id
+from refimpl.redis_broker import (
+    BATCH,
+    NETWORK_ERRORS,
+    POLL,
+    RedisMessageBroker,
+    StreamId,
+    parse_id,
+)
 from refimpl.runtime import State
 
 
@@ -153,5 +161,31 @@ class DeliverOwnAtOnce(RedisMessageBroker):
     def _hand_on(self, sid: StreamId, fields: dict[bytes, bytes]) -> None:
         if fields.get(b"origin") == self.origin.encode():
             self.position = self.injected = sid
+            self._unread.pop(int(fields.get(b"seq", b"-1")), None)
             return
         super()._hand_on(sid, fields)
+
+
+class SkipReadBackWhileClosing(RedisMessageBroker):
+    """While closing, adds a batch and does not read it back: its subscriptions are about
+    to end, why wait? ``shutdown()`` returns before the process's own subscribers got its
+    last messages, and no drop is reported (P6: they are owed, as in S2)."""
+
+    def _read_back(self, last: StreamId) -> None:
+        if self.runtime._state >= State.CLOSING:
+            self._unread.clear()
+            return
+        super()._read_back(last)
+
+
+class ForgetUnreadBack(RedisMessageBroker):
+    """The broker before this was fixed: a read-back that times out (server gone after the
+    ``EXEC``) just stops; ``join()`` and ``shutdown()`` return while the process's own
+    subscribers never got those messages, and nothing is reported (P6, D2)."""
+
+    def _read_back(self, last: StreamId) -> None:
+        deadline = time.monotonic() + self.retry_timeout
+        while self.position < last and time.monotonic() < deadline:
+            if not self.poll():
+                time.sleep(POLL)
+        self._unread.clear()

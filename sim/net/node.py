@@ -145,8 +145,7 @@ class Node:
         for thread in senders:
             sched.join_thread(thread)
         self.link.halt_if_dead()
-        runtime.join()  # every message of this process is in the stream or reported dropped
-        self.link.halt_if_dead()
+        self._join()  # every message of this process is in the stream or reported dropped
         self._check_join()
         self.sent = True
         self.wait(lambda: self.world.stop, 3600.0)
@@ -155,8 +154,7 @@ class Node:
         target = self.net.server.last_id(STREAM)
         broker: Any = runtime.workers[0]
         self.wait(lambda: bool(broker.injected >= target), CATCH_UP)
-        runtime.join()
-        self.link.halt_if_dead()
+        self._join()
         # A last burst right before shutdown(): it returns only once these are in the
         # stream or reported dropped (P6).
         for i in range(3):
@@ -166,6 +164,14 @@ class Node:
         self.link.halt_if_dead()
         self.record(ev="shutdown_ret")
         self.done = True
+
+    def _join(self) -> None:
+        """``runtime.join()``, recorded: its own subscribers have its own messages (P6, R5)."""
+        assert self.runtime is not None
+        self.record(ev="join_call")
+        self.runtime.join()
+        self.link.halt_if_dead()
+        self.record(ev="join_ret")
 
     def _check_join(self) -> None:
         """R5 across processes: once ``join()`` returned, each non-local message sent before

@@ -57,6 +57,8 @@ MUTANTS: dict[str, tuple[BrokerSpec, str]] = {
     "blind-retry": (BrokerSpec("sim.net.mutants", "BlindRetry"), "P3"),
     "commit-before-adding": (BrokerSpec("sim.net.mutants", "CommitBeforeAdding"), "R5"),
     "deliver-own-at-once": (BrokerSpec("sim.net.mutants", "DeliverOwnAtOnce"), "P1"),
+    "skip-read-back-closing": (BrokerSpec("sim.net.mutants", "SkipReadBackWhileClosing"), "P6"),
+    "forget-unread-back": (BrokerSpec("sim.net.mutants", "ForgetUnreadBack"), "P6"),
 }
 BROKERS: dict[str, BrokerSpec] = {**CONTROLS, **{k: v[0] for k, v in MUTANTS.items()}}
 

@@ -8,7 +8,8 @@ Events: ``begin``; ``sub_call``/``sub_ret``/``unsub_call``/``unsub_ret`` (``sub`
 ``topic``, ``pos``: the process's stream position then); ``send_call`` (``msg``,
 ``topic``, ``local``), ``send_ret``; ``publish`` (``msg``, ``id``: its entry); ``start``,
 ``end`` (``msg``, ``sub``); ``drop`` (``msg``, ``sub`` or null, ``reason``); ``reset``
-(the broker reported a lost stream); ``shutdown_call`` (``pos``), ``shutdown_ret``.
+(the broker reported a lost stream); ``shutdown_call`` (``pos``), ``shutdown_ret``;
+``join_call``, ``join_ret`` (optional: a history without them has no ``join()`` judged).
 
 Rules (spec section 20):
 
@@ -31,7 +32,16 @@ Rules (spec section 20):
 * [P3] a subscription starts a message twice.
 * [P4] a ``local`` message is published, or started in another process.
 * [P6] a process that reached ``shutdown_ret``: each non-local message it sent is
-  published or reported dropped as a whole.
+  published or reported dropped as a whole. And its own subscribers get its own messages
+  (``_check_own_delivery``): once its ``shutdown()`` -- or a ``join()`` -- returned, each
+  non-local message it sent (before that ``join()``) and published was started, or
+  reported dropped, for each subscription of that process whose ``subscribe()`` returned
+  before the message's ``send()`` began and that did not unsubscribe before the entry
+  was read. P2 alone does not see this: its bound is the position when ``shutdown()``
+  was called, and a process's last messages are read back after that.
+
+A message reported dropped as a whole excuses the subscriptions of the process that
+reported it (a published message's sender may report it not read back there, P6).
 
 Reading never runs code: each line is parsed as JSON and checked; the first defect
 raises ``ProcessHistoryError`` naming the file and line.
@@ -74,6 +84,8 @@ _FIELDS: dict[str, tuple[str, ...]] = {
     "reset": (),
     "shutdown_call": ("pos",),
     "shutdown_ret": (),
+    "join_call": (),
+    "join_ret": (),
 }
 
 
@@ -153,6 +165,7 @@ def check_processes(
     sender: dict[str, str] = {}
     entry: dict[str, StreamId] = {}
     dropped: set[tuple[str, str | None]] = set()  # (msg, sub); sub None: the whole message
+    whole: set[tuple[str, str]] = set()  # (msg, process): dropped as a whole there
     subs: dict[str, _Sub] = {}
     finished: dict[str, StreamId] = {}  # process -> position at shutdown_call, if it returned
     reset: set[str] = set()  # processes that reported the lost stream
@@ -180,6 +193,8 @@ def check_processes(
                 unsure.discard(e["msg"])
             elif ev == "drop":
                 dropped.add((e["msg"], e["sub"]))
+                if e["sub"] is None:
+                    whole.add((e["msg"], h.name))
                 if e["sub"] is None and e["reason"] == "error":
                     doubt.add(e["msg"])  # its last XADD may have been done, the reply lost (P8)
                 counts["dropped"] += 1
@@ -218,7 +233,7 @@ def check_processes(
         for m, sid in sorted(entry.items(), key=lambda kv: kv[1]):
             if local[m] or not (sub.ret < sid <= upper) or not match(topic[m], sub.topic):
                 continue
-            missing = m not in started and (m, s) not in dropped and (m, None) not in dropped
+            missing = m not in started and (m, s) not in dropped and (m, sub.proc) not in whole
             if lost_before is not None and sid < lost_before and sub.proc in unaware:
                 counts["excused"] += missing  # lost with the stream, and reported (P7)
                 continue
@@ -230,7 +245,69 @@ def check_processes(
         if proc in finished and not local[m] and m not in entry and (m, None) not in dropped:
             found.append(Violation("P6", f"{proc} shut down, but its message {m} was neither "
                                          "added to the stream nor reported dropped"))
+    for h in histories:
+        found += _check_own_delivery(h, entry, local)
     return found, counts
+
+
+def _check_own_delivery(
+    h: ProcessHistory, entry: dict[str, StreamId], local: dict[str, bool]
+) -> list[Violation]:
+    """P6 (and R5): when *h*'s ``shutdown()`` or a ``join()`` returns, its own subscribers
+    have got its own published non-local messages, or a drop was reported for them.
+
+    A non-local message is delivered in its own process only when the broker reads it back
+    from the stream (P1); a broker that stops reading back early (a lost reply, a timeout,
+    closing) must still either deliver it here or report it. Owed: message *m* sent by
+    *h* (``send_ret`` before the ``join_call``; for ``shutdown_ret``, every one), with an
+    entry, to each subscription *s* of *h* whose ``sub_ret`` came before *m*'s
+    ``send_call``, whose topic matches, and that had not called ``unsubscribe()`` at a
+    position before *m*'s entry.
+    """
+    found: list[Violation] = []
+    topics: dict[str, str] = {}  # sub -> its topic, from its sub_call
+    subs: dict[str, tuple[str, int]] = {}  # sub -> (topic, index of its sub_ret)
+    unsub: dict[str, StreamId] = {}  # sub -> position at its unsub_call
+    sent: dict[str, tuple[int, str]] = {}  # own non-local msg -> (index of send_call, topic)
+    returned: set[str] = set()  # own messages whose send() returned
+    settled: set[tuple[str, str | None]] = set()  # (msg, sub) started or dropped; None: whole
+    before_join: list[str] = []  # sends that returned before the pending join_call
+    for index, e in enumerate(h.events):
+        ev = e["ev"]
+        if ev == "sub_call":
+            topics[e["sub"]] = e["topic"]
+        elif ev == "sub_ret" and e["sub"] in topics:
+            subs[e["sub"]] = (topics[e["sub"]], index)
+        elif ev == "unsub_call":
+            unsub[e["sub"]] = parse_id(e["pos"])
+        elif ev == "send_call" and not e["local"]:
+            sent[e["msg"]] = (index, e["topic"])
+        elif ev == "send_ret":
+            returned.add(e["msg"])
+        elif ev in ("start", "drop"):
+            settled.add((e["msg"], e["sub"]))
+        elif ev == "join_call":
+            before_join = [m for m in sent if m in returned]
+        elif ev in ("join_ret", "shutdown_ret"):
+            owed = before_join if ev == "join_ret" else list(sent)
+            what = "a join()" if ev == "join_ret" else "its shutdown()"
+            for m in owed:
+                sid = entry.get(m)
+                if sid is None or local.get(m, False) or (m, None) in settled:
+                    continue  # not published (P6 above, R5), or reported dropped here
+                at, m_topic = sent[m]
+                for s, (topic, ret) in sorted(subs.items()):
+                    if ret > at or not match(m_topic, topic) or (m, s) in settled:
+                        continue
+                    if s in unsub and unsub[s] < sid:
+                        continue  # unsubscribed before its entry was read: not owed (P2)
+                    found.append(Violation("P6", (
+                        f"{h.name}: {what} returned before its own subscription {s} got its "
+                        f"own message {m} (entry {_show(sid)}), and no drop was reported: a "
+                        "process delivers its non-local messages when it reads them back "
+                        "from the stream, and may not stop reading back before that")))
+            before_join = []
+    return found
 
 
 def _check_starts(

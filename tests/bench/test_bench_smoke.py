@@ -229,9 +229,10 @@ def test_redis_fanout_tiny() -> None:
     figures = check_measurement(m, "redis")
     assert figures["redis.losses"].value == 0  # nothing lost, repeated or reordered (P1, P3)
     assert "redis.deliveries_per_s_2" in figures
+    assert "pipelined" in figures["redis.deliveries_per_s_2_pipelined"].peer
     assert figures["redis.latency_p99"].peer == "redis-py XADD/XREAD"
     assert [row[:2] for row in m.tables[0].rows] == [
-        [kind, 2] for kind in ("refimpl", "streams", "pubsub")
+        [kind, 2] for kind in ("refimpl", "streams", "streams-pipelined", "pubsub")
     ]
     for row in m.tables[0].rows:  # every kind delivered every message to every process
         assert row[2] > 0 and row[5:] == [0, 0, 0], row

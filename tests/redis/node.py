@@ -106,7 +106,9 @@ def main(config_path: str, name: str) -> None:
             channel.unsubscribe()
             record(ev="unsub_ret", sub=sub, pos=pos("position"))
         time.sleep(config["pause"])
+    record(ev="join_call")
     runtime.join()  # every message of this process is in the stream (or reported dropped)
+    record(ev="join_ret")  # ... and its own subscribers have them (P6, R5)
     (run / f"{name}.sent").touch()
     wait_for(run / "stop", 60.0)
     # Catch up with the stream's end as it is now, so that every entry added before is
@@ -118,7 +120,9 @@ def main(config_path: str, name: str) -> None:
     deadline = time.monotonic() + 20
     while broker.injected < target and time.monotonic() < deadline:
         time.sleep(0.01)
+    record(ev="join_call")
     runtime.join()
+    record(ev="join_ret")
     # A last burst right before shutdown(): it returns only once these are in the stream
     # or reported dropped (P6).
     for i in range(5):

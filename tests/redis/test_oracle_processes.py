@@ -154,3 +154,72 @@ def test_across_a_lost_stream_only_a_message_in_flight_then_has_no_judged_place(
     histories[1].events.insert(3, {"ev": "reset"})
     assert check_processes(histories, lost_before=(7, 0))[0] == []
     assert [v.clause for v in check_processes(histories, lost_before=(10, 0))[0]] == ["P1"]
+
+
+def _own_late(tmp_path: Path, tail: list[dict[str, Any]]) -> list[Any]:
+    """p0 sends m0 (published 5-0, after its shutdown_call position 4-0: P2 does not owe
+    it) to its own subscription s0; *tail* comes between shutdown_call and shutdown_ret."""
+    p0: list[dict[str, Any]] = [
+        {"ev": "begin", "proc": "p0"},
+        {"ev": "sub_call", "sub": "p0/s0", "topic": "chat", "pos": "1-0"},
+        {"ev": "sub_ret", "sub": "p0/s0", "pos": "1-0"},
+        {"ev": "send_call", "msg": "p0/m0", "topic": "chat", "local": False},
+        {"ev": "send_ret", "msg": "p0/m0"},
+        {"ev": "shutdown_call", "pos": "4-0"},
+        {"ev": "publish", "msg": "p0/m0", "id": "5-0"},
+        *tail,
+        {"ev": "shutdown_ret"},
+    ]
+    return [load_process(_write(tmp_path / "p0.jsonl", p0))]
+
+
+@pytest.mark.parametrize(("tail", "flagged"), [
+    ([], True),  # shutdown() returned, its own subscriber never got m0, nothing reported
+    ([{"ev": "start", "msg": "p0/m0", "sub": "p0/s0"}], False),
+    ([{"ev": "drop", "msg": "p0/m0", "sub": None, "reason": "error"}], False),  # not read back
+    ([{"ev": "drop", "msg": "p0/m0", "sub": "p0/s0", "reason": "shutdown"}], False),
+    ([{"ev": "unsub_call", "sub": "p0/s0", "pos": "4-0"}], False),  # gone before 5-0 was read
+])
+@pytest.mark.spec("P6")
+def test_own_subscribers_get_own_messages_before_shutdown_returns(
+    tmp_path: Path, tail: list[dict[str, Any]], flagged: bool
+) -> None:
+    found, counts = check_processes(_own_late(tmp_path, tail))
+    assert counts["must"] == 0  # P2 does not owe it: after the shutdown_call position
+    assert [v.clause for v in found] == (["P6"] if flagged else []), found
+    if flagged:
+        assert "its own subscription p0/s0" in found[0].text and "p0/m0" in found[0].text
+
+
+@pytest.mark.spec("P6", "R5")
+def test_own_subscribers_get_own_messages_sent_before_a_join_before_it_returns(
+    tmp_path: Path,
+) -> None:
+    histories = _own_late(tmp_path, [])
+    p0 = histories[0].events
+    start = {"ev": "start", "msg": "p0/m0", "sub": "p0/s0"}
+    p0[5:5] = [{"ev": "join_call"}, {"ev": "join_ret"}]  # m0 not started by then
+    p0.insert(-1, start)  # ... only before shutdown() returned
+    found, _ = check_processes(histories)
+    assert [v.text.split(":")[1].strip()[:8] for v in found] == ["a join()"], found
+    p0.remove(start)
+    p0.insert(6, start)  # between join_call and join_ret: in time
+    assert check_processes(histories)[0] == []
+    # a join() called before m0's send() returned does not owe it
+    p0.remove(start)
+    p0.insert(-1, start)
+    p0.remove({"ev": "join_call"})
+    p0.insert(4, {"ev": "join_call"})
+    assert check_processes(histories)[0] == []
+
+
+@pytest.mark.spec("P2", "P6")
+def test_a_senders_drop_of_a_published_message_excuses_only_its_own_process(
+    tmp_path: Path,
+) -> None:
+    """p0 reports m1 not read back there: p1 still owes it (it is in the stream)."""
+    histories = _two(tmp_path, ["p0/m0"])
+    histories[0].events.insert(-2, {"ev": "drop", "msg": "p0/m1", "sub": None,
+                                    "reason": "error"})
+    found, _ = check_processes(histories)
+    assert [v.clause for v in found] == ["P2"] and "p0/m1" in found[0].text
