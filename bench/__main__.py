@@ -34,7 +34,7 @@ from bench import (
 from bench.figure import Figure, Measurement
 from bench.machine import describe
 from bench.report import summary_table, write
-from sim.inputs import InputError, OneLineParser, os_reason, output_dir, output_file
+from sim.inputs import InputError, OneLineParser, exit_with, os_reason, output_dir, output_file
 
 __all__ = ["MEASURES", "main"]
 
@@ -180,4 +180,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    exit_with(main)

@@ -157,7 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         print("usage: python -m refimpl.lona SCRIPT [ARGS...]", file=sys.stderr)
         return 2
     if not os.path.isfile(args[0]):
-        print(f"refimpl.lona: no such script: {args[0]}", file=sys.stderr)
+        why = "is a directory, not a script" if os.path.isdir(args[0]) else "no such script"
+        print(f"refimpl.lona: {args[0]}: {why}", file=sys.stderr)
         return 2
     # the imported module, not this __main__ copy, holds what install() saved
     importlib.import_module("refimpl.lona").install()

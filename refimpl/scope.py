@@ -12,6 +12,7 @@ from logging import getLogger
 from typing import TYPE_CHECKING, Any
 
 from refimpl._safe import short_repr
+from refimpl._seam import RealPlatform
 from refimpl.channel import Channel
 from refimpl.runtime import Runtime, check_handler
 
@@ -44,6 +45,9 @@ class Scope:
         self._on_error = on_error if on_error is not None else _log_error
         self._channels: list[Channel] = []
         self.closed = False
+        # close() and subscribe() on different threads (a view closing while a handler
+        # subscribes): a channel subscribed after close() took its list would stay live (H3)
+        self._lock = (runtime.platform if runtime is not None else RealPlatform()).lock()
 
     @property
     def channels(self) -> tuple[Channel, ...]:
@@ -62,14 +66,19 @@ class Scope:
                 channel.unsubscribe()
                 self._on_error(exc, channel, message)
 
-        channel.subscribe(scoped)
-        self._channels.append(channel)
+        with self._lock:  # the runtime never calls back into the scope while subscribing
+            if self.closed:
+                raise RuntimeError("this scope is closed")
+            channel.subscribe(scoped)
+            self._channels.append(channel)
         return channel
 
     def close(self) -> None:
         """Unsubscribe every channel of this scope. Idempotent."""
-        self.closed = True
-        for channel in self._channels:
+        with self._lock:
+            self.closed = True
+            channels = list(self._channels)
+        for channel in channels:
             channel.unsubscribe()
 
     def __enter__(self) -> Scope:

@@ -11,7 +11,7 @@ from typing import Any
 
 from refimpl.topics import plain_str
 
-__all__ = ["MAX_THREADS", "Settings", "resolve_class", "resolve_worker_class"]
+__all__ = ["MAX_THREADS", "Settings", "resolve_class", "resolve_worker_class", "seconds"]
 
 #: the most threads of one role a runtime may be given: each is an OS thread, started by
 #: ``start()``; a mistyped 10**9 must fail at ``Runtime()``, not exhaust memory (R1)
@@ -68,7 +68,7 @@ class Settings:
             ("CHANNEL_EXIT_TIMEOUT", ">= 0"),
             ("CHANNEL_REDIS_RETRY_TIMEOUT", ">= 0"),
         ):
-            object.__setattr__(self, name, _seconds(name, getattr(self, name), low))
+            object.__setattr__(self, name, seconds(name, getattr(self, name), low))
         for name in ("CHANNEL_REDIS_URL", "CHANNEL_REDIS_STREAM"):
             value = getattr(self, name)
             if not isinstance(value, str) or not value:
@@ -110,7 +110,7 @@ def _show(value: object) -> str:
     return short_repr(value)
 
 
-def _seconds(name: str, value: object, low: str) -> float:
+def seconds(name: str, value: object, low: str) -> float:
     """*value* as plain float seconds: finite, within ``threading.TIMEOUT_MAX``, and *low*.
 
     Above ``TIMEOUT_MAX`` every blocking ``get`` of a worker would raise

@@ -25,6 +25,7 @@ from refimpl._safe import log_safely, safe_repr, short_repr
 from refimpl._seam import Empty
 from refimpl.message import Message
 from refimpl.runtime import CURRENT, STOP, Runtime, State, _Stop
+from refimpl.settings import seconds
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -61,6 +62,11 @@ class Task:
     def __init__(
         self, channel: Channel, message: Message, subscription: Subscription | None = None
     ) -> None:
+        if subscription is None:  # built by hand (the runtime's own tasks name theirs)
+            if not isinstance(message, Message):
+                raise TypeError(f"Task(channel, message): not a Message: {short_repr(message)}")
+            if not isinstance(getattr(channel, "_runtime", None), Runtime):
+                raise TypeError(f"Task(channel, message): not a channel: {short_repr(channel)}")
         self.channel = channel
         self.message = message
         if subscription is None:
@@ -147,8 +153,12 @@ class Worker(metaclass=_RunsOnceBuilt):
                     "Worker(runtime, timeout), or Worker(server=, executor=, timeout=) for a "
                     "Lona server set up by refimpl.lona.install()"
                 )
+        elif not isinstance(runtime, Runtime):
+            raise TypeError(f"runtime must be a refimpl.Runtime, not {short_repr(runtime)}")
         if timeout is None:
             timeout = float(runtime.settings.CHANNEL_WORKER_TIMEOUT)
+        else:  # checked as the setting is (R1), 0 allowed (a non-blocking get): a bad one
+            timeout = seconds("timeout", timeout, ">= 0")  # raised in the worker's queue get
         self.runtime = runtime
         self.server = server
         self.timeout = timeout

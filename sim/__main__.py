@@ -1,7 +1,6 @@
 """``python -m sim``: see ``sim.cli``."""
 
-import sys
-
 from sim.cli import main
+from sim.inputs import exit_with
 
-sys.exit(main())
+exit_with(main)

@@ -23,6 +23,7 @@ from sim.inputs import (
     OneLineParser,
     column_width,
     impl_name,
+    negative_values,
     non_negative_int,
     os_reason,
     output_dir,
@@ -250,7 +251,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if quirk is not None:  # argparse would take [] for it, unchecked, and run
         print(f"python -m sim: error: {quirk}: '--' is not a value", file=sys.stderr)
         return 2
-    args = _parser().parse_args(_negative_values(given))
+    args = _parser().parse_args(negative_values(given))
     logging.getLogger("refimpl").setLevel(logging.CRITICAL)
     logging.getLogger("lona").setLevel(logging.CRITICAL)
     try:
@@ -259,21 +260,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away: sim.inputs.exit_with ends quietly
+        raise
     except OSError as exc:  # an output that passed the probe failed at the end (disk full, ...)
         print(f"error: {os_reason(exc)}", file=sys.stderr)
         return 2
-
-
-def _negative_values(argv: Sequence[str]) -> list[str]:
-    """``--seeds -3..-1`` as ``--seeds=-3..-1``: argparse would read the value as an option,
-    and report "expected one argument" instead of why a negative seed is refused."""
-    out: list[str] = []
-    for token in argv:
-        if out and out[-1] in ("--seed", "--seeds") and re.fullmatch(r"-\d[\d.\-]*", token):
-            out[-1] = f"{out[-1]}={token}"
-        else:
-            out.append(token)
-    return out
 
 
 #: (argument, what, kind): outputs checked before any run, so no result is lost at the end

@@ -20,11 +20,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import re
+import sys
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from sim.files import read_file
 from sim.jsonl import MAX_SECONDS
@@ -35,7 +38,9 @@ __all__ = [
     "OneLineParser",
     "adapter_for_trace",
     "column_width",
+    "exit_with",
     "impl_name",
+    "negative_values",
     "non_negative_int",
     "os_reason",
     "output_dir",
@@ -255,6 +260,38 @@ def os_reason(exc: OSError) -> str:
     """An ``OSError`` as one line: the file and the system's reason, no traceback."""
     where = f"{exc.filename}: " if exc.filename is not None else ""
     return f"{where}{exc.strerror or exc}"
+
+
+def negative_values(argv: Sequence[str]) -> list[str]:
+    """``--seeds -3..-1`` as ``--seeds=-3..-1``: argparse would read the value as an option,
+    and report "expected one argument" instead of why a negative seed is refused."""
+    out: list[str] = []
+    for token in argv:
+        if out and out[-1] in ("--seed", "--seeds") and re.fullmatch(r"-\d[\d.\-:]*", token):
+            out[-1] = f"{out[-1]}={token}"
+        else:
+            out.append(token)
+    return out
+
+
+def exit_with(main: Callable[[], int]) -> NoReturn:
+    """``sys.exit(main())`` for a command-line entry point, with two endings made quiet.
+
+    A reader that goes away (``python -m bench --list | head -3``) raised
+    ``BrokenPipeError`` with a traceback: the output is simply cut, status 141 as from a
+    shell. Ctrl-C is one line, status 130.
+    """
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python flushes stdout once more at exit: point it at nothing first
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 141
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        code = 130
+    sys.exit(code)
 
 
 # files -------------------------------------------------------------------------------------------

@@ -16,7 +16,15 @@ import sys
 from pathlib import Path
 
 from sim.files import read_file
-from sim.inputs import InputError, os_reason, output_dir, output_file, seed_range
+from sim.inputs import (
+    InputError,
+    exit_with,
+    negative_values,
+    os_reason,
+    output_dir,
+    output_file,
+    seed_range,
+)
 from sim.net.campaign import campaign
 from sim.net.run import BROKERS, CONTROLS, MUTANTS, TraceError, replay, run
 from sim.net.scenario import generate
@@ -57,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     one.add_argument("--trace", type=Path, help="write the trace file here")
     rep = sub.add_parser("replay", help="re-run a trace with its decisions; byte-for-byte check")
     rep.add_argument("file", type=Path)
-    args = parser.parse_args(argv)
+    args = parser.parse_args(negative_values(sys.argv[1:] if argv is None else argv))
     logging.getLogger("refimpl").setLevel(logging.CRITICAL)
     try:  # outputs are probed before the run, not found unwritable at its end
         if args.command == "campaign":
@@ -65,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run" and args.trace is not None:
             output_file(str(args.trace), "--trace")
         return _dispatch(args, parser)
+    except BrokenPipeError:  # the reader went away: exit_with ends quietly
+        raise
     except (InputError, OSError) as exc:
         reason = os_reason(exc) if isinstance(exc, OSError) else str(exc)
         print(f"python -m sim.net: {reason}", file=sys.stderr)
@@ -106,4 +116,4 @@ def _dispatch(args: argparse.Namespace, parser: _Parser) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)

@@ -229,3 +229,55 @@ def test_a_custom_broker_scheduling_a_non_message_fails_at_its_call(bad: Any) ->
     assert ledger.unaccounted("s", [sent.seq]) == []
     assert ("s", sent.seq, "error") in ledger.dropped
     assert bounded_shutdown(rt) is None
+
+
+@pytest.mark.spec("H3")
+def test_a_scope_closed_while_it_subscribes_leaves_nothing_subscribed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``close()`` on another thread, while ``subscribe()`` is between creating its channel
+    and recording it: the close used to miss that channel, which stayed subscribed."""
+    import refimpl.scope as scope_module
+
+    closer: list[threading.Thread] = []
+
+    class Interleaved(Channel):
+        def subscribe(self, handler: Any) -> None:
+            if not closer:  # the first subscribe: a close() starts now, on another thread
+                closer.append(threading.Thread(target=scope.close))
+                closer[0].start()
+                closer[0].join(0.3)  # it must wait for this subscribe to be recorded
+            super().subscribe(handler)
+
+    monkeypatch.setattr(scope_module, "Channel", Interleaved)
+    with Runtime(FAST) as rt:
+        scope = Scope(rt)
+        channel = scope.subscribe("a", lambda m: None)
+        closer[0].join(10)
+        assert scope.closed
+        assert channel.handler is None, "subscribed after the scope was closed"
+        assert rt.get_channels("a") == []
+        with pytest.raises(RuntimeError, match="closed"):
+            scope.subscribe("a", lambda m: None)
+
+
+@pytest.mark.spec("R4", "V1")
+def test_hand_built_workers_and_tasks_check_their_arguments() -> None:
+    """``Worker(rt, timeout="5")`` was stored and raised in the worker's queue ``get``;
+    ``Worker("rt")`` and ``Task("x", "y")`` raised ``AttributeError``."""
+    from refimpl import MessageBroker, Task, TaskWorker
+
+    with Runtime(FAST) as rt:
+        for timeout in ("5", float("inf"), -1, True):
+            with pytest.raises(ValueError, match="timeout"):
+                TaskWorker(rt, timeout)
+        assert TaskWorker(rt, 2).timeout == 2.0
+        assert TaskWorker(rt, 0.0).timeout == 0.0  # a non-blocking get (bench.profile_fanout)
+        with pytest.raises(TypeError, match=r"runtime must be a refimpl\.Runtime"):
+            MessageBroker("rt")  # type: ignore[arg-type]
+        channel = Channel("a", runtime=rt)
+        with pytest.raises(TypeError, match="not a Message"):
+            Task(channel, "y")  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="not a channel"):
+            Task("x", Message("a"))  # type: ignore[arg-type]
+        assert Task(channel, Message("a")).handler is None  # not subscribed: no handler

@@ -311,3 +311,50 @@ def test_sim_net_replay_of_a_trace_naming_no_broker_is_one_line(
     path = tmp_path / "t.txt"
     path.write_text("\n".join([json.dumps(head), *lines[1:]]), encoding="utf-8")
     one_line_exit_2(capsys, net_main, "replay", str(path), words=("broker",))
+
+
+@pytest.mark.spec("V3")
+def test_a_reader_that_goes_away_ends_the_output_quietly() -> None:
+    """``python -m bench --list | head -3`` ended in a ``BrokenPipeError`` traceback."""
+    import subprocess
+    import sys
+
+    from tests.robustness.helpers import ROOT
+
+    program = (
+        "from sim.inputs import exit_with\n"
+        "def main():\n"
+        "    for _ in range(10**6):\n"
+        "        print('x' * 100)\n"
+        "    return 0\n"
+        "exit_with(main)\n"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", program],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None and child.stderr is not None
+    assert child.stdout.readline() == "x" * 100 + "\n"
+    child.stdout.close()  # as ``head -1`` does
+    err = child.stderr.read()
+    assert child.wait(timeout=60) == 141
+    assert err == "", err
+
+
+@pytest.mark.spec("V3")
+def test_sim_net_says_why_a_negative_seed_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    """argparse read ``-5..1`` as an option: "expected one argument"."""
+    one_line_exit_2(capsys, net_main, "campaign", "--seeds", "-5..1", words=(">= 0",))
+
+
+@pytest.mark.spec("V3")
+def test_refimpl_lona_names_a_directory_given_as_the_script(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from refimpl.lona import main as lona_main
+
+    one_line_exit_2(capsys, lona_main, str(tmp_path), words=("is a directory",))
+    one_line_exit_2(capsys, lona_main, str(tmp_path / "none.py"), words=("no such script",))
