@@ -283,9 +283,12 @@ _ROWS = (
     Row(
         "P6",
         "none",
-        "multi-process, not in the adapter protocol; judged in tests/redis: after "
+        "multi-process, not in the adapter protocol; judged in tests/redis and sim.net: after "
         "`shutdown_ret`, each non-local send of that process has a `publish` or a "
-        "whole-message `drop`",
+        "whole-message `drop`; and at `shutdown_ret` (and each `join_ret`, for sends "
+        "returned before its `join_call`) each published one was started, or dropped, by "
+        "each own subscription whose `sub_ret` preceded its `send_call` (unless it "
+        "unsubscribed at a position before the entry)",
     ),
     Row(
         "P7",
