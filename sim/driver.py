@@ -19,8 +19,6 @@ from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
 
-from greenlet import GreenletExit
-
 from sim.adapters.base import Adapter, Session
 from sim.env import Env, RealEnv, SimEnv, thread_faults
 from sim.history import History, MessageInfo
@@ -38,7 +36,6 @@ from sim.scenario import (
 )
 from sim.scheduler import (
     MAX_STEPS,
-    ExecutionAborted,
     Instrument,
     Scheduler,
     SchedulingStrategy,
@@ -241,17 +238,13 @@ class _Run:
         unsub = self.record("unsub_call", sub=sub)
         with self.atomic:
             self.unsub_at.setdefault(sub, unsub)
-        raised: str | None = ""
+        raised = ""
         try:
             session.unsubscribe(handle)
         except Exception as exc:  # judged by the oracle (A2: never an error)
             raised = f"raised {type(exc).__name__}"
-        except (GreenletExit, ExecutionAborted):
-            raised = None  # torn down while stuck in the call: it never returned
-            raise
         finally:
-            if raised is not None:
-                self.record("unsub_ret", sub=sub, info=raised)
+            self.record("unsub_ret", sub=sub, info=raised)
             if not direct:
                 with self.atomic:
                     self.busy.discard(role)
@@ -349,7 +342,6 @@ class _Run:
             else:
                 with atomic:
                     self.running += 1
-                torn = False
                 try:
                     if sleep:
                         self.env.sleep(sleep)
@@ -358,12 +350,8 @@ class _Run:
                             self.send(reply, None, spec.reply_droppable, False, hop=1)
                         for op in actions:
                             self.play(op, hop=1)
-                except (GreenletExit, ExecutionAborted):
-                    torn = True  # torn down while the handler waited: it never ended
-                    raise
                 finally:
-                    if not torn:
-                        record("end", msg, sub)
+                    record("end", msg, sub)
                     with atomic:
                         self.running -= 1
             if raises:

@@ -192,6 +192,8 @@ class SimEnv:
         append = events.append
 
         def record(kind: str, msg: int = -1, sub: int = -1, info: str = "") -> int:
+            if sched._tearing_down:  # the execution is over: a call or handler unwinding
+                return -1  # (or one that swallowed the teardown and went on) did nothing
             index = len(events)
             current = sched.current
             thread = current.id if current is not None else 0

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import threading
 import time
+import warnings
 import weakref
 from collections.abc import Callable
 from datetime import timedelta
@@ -69,6 +70,47 @@ def _thread_failed(platform: Any, name: str, error: BaseException) -> None:
     on_end = getattr(platform, "on_end", None)
     if on_end is not None:
         on_end(name, error)
+
+
+def _checked_report(report: Report) -> Report:
+    """*report* for an adapter that may pass the dropped ``Message`` itself instead of its
+    data dict (an easy slip): its ``data`` dict is used. Anything else that is no dict
+    cannot be matched to a message: said once on stderr, since every such drop would then
+    be judged a silent loss (D2) of a correct implementation."""
+
+    def checked(kind: str, data: Any, channel: Any, detail: str) -> None:
+        if kind in ("drop", "route") and data is not None and not isinstance(data, dict):
+            inner = getattr(data, "data", None)
+            if isinstance(inner, dict):
+                data = inner
+            else:
+                warnings.warn(
+                    f"adapter report({kind!r}, data, ...): data is a {type(data).__name__}, "
+                    "not the message's data dict: this report is ignored",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                return
+        report(kind, data, channel, detail)
+
+    return checked
+
+
+def _seq_text(seq: object) -> str:
+    """``send()``'s position in the send order as text; anything but an int or a str (a
+    ``Message`` returned whole, say) is no position: said once, and O1 goes unchecked
+    rather than a repr (with a memory address) entering the history."""
+    if seq is None:
+        return ""
+    if isinstance(seq, int | str) and not isinstance(seq, bool):
+        return str(seq)
+    warnings.warn(
+        f"adapter send() returned a {type(seq).__name__}, not an int, a str or None "
+        "(the message's position in the send order): O1 is not checked",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+    return ""
 
 
 def is_v2(adapter: object) -> bool:
@@ -136,8 +178,7 @@ class _Session:
         local: bool,
         droppable: bool,
     ) -> str:
-        seq = self.adapter.send(self.system, channel, data, expiry, local, droppable)
-        return "" if seq is None else str(seq)
+        return _seq_text(self.adapter.send(self.system, channel, data, expiry, local, droppable))
 
     def settle(self) -> None:
         settle = getattr(self.adapter, "settle", None)
@@ -202,7 +243,7 @@ class Unmodified:
             mods = interpose.private(self.adapter.modules)
         else:
             mods = interpose.real_private(self.adapter.modules)
-        system = self.adapter.open(mods, settings, report)
+        system = self.adapter.open(mods, settings, _checked_report(report))
         holder.append(_Session(self.adapter, system, sched is not None))
         if sched is None:
             if not _hooked:  # after the implementation's imports registered their hooks

@@ -192,6 +192,9 @@ class _Conformance:
         self.steps = STEPS  #: the current livelock bound (see ``play_sim``)
         self.livelock = False  #: a livelock was confirmed at ``MAX_STEPS``
         self.longest = 0  #: steps of the longest simulated run that finished
+        #: 4x the most steps a time-driven hang took to show (0: none seen): the first cut
+        #: of later runs once hangs are seen, so each further hang costs that, not 8x longest
+        self.hang_steps = 0
         self.trace_dir = trace_dir
         self.simulated = simulated
         self.found: dict[str, tuple[str, Run]] = {}
@@ -263,6 +266,8 @@ class _Conformance:
         steps = self.steps
         if self.livelock:  # found already: a run that hits a tighter bound is not replayed
             steps = min(steps, max(3 * self.longest, 3_000))
+        elif self.hang_steps:  # hangs seen: cut sooner (a longer live run is replayed below)
+            steps = min(steps, max(2 * self.longest, self.hang_steps, 2_000))
         lines = self.base_lines if lines is None else lines
         run = self._simulate(scenario, strategy, seed, steps, lines)
         if run.trace is None:
@@ -274,8 +279,9 @@ class _Conformance:
         if self.quiet_for(run) >= scenario.settle_bound:
             # the clock already ran a settle bound past the last event: a hang of a polling
             # implementation, decided now (playing on to MAX_STEPS cost ~5x the steps)
+            self.hang_steps = max(self.hang_steps, 4 * self.steps_to_show(run))
             return self.time_driven(run)
-        if self.steps >= MAX_STEPS:  # at the cap already: the same schedule cut at half
+        if steps >= MAX_STEPS:  # at the cap already: the same schedule cut at half
             half = self._simulate(scenario, strategy, seed, MAX_STEPS // 2, lines)
             if half.trace is not None and run.trace.time > half.trace.time:
                 return self.time_driven(run)
@@ -312,12 +318,19 @@ class _Conformance:
             return None
         if trace.outcome["status"] != "livelock":
             return min(MAX_STEPS, max(5_000, 8 * trace.steps))
-        events = run.history.events
-        due = (events[-1].time if events else 0.0) + run.scenario.settle_bound
-        decided = next((step for step, time in trace.clock if time >= due), None)
-        if decided is None:  # a livelock on a frozen clock: the adaptive limit decides
+        decided = self.steps_to_show(run)
+        if not decided:  # a livelock on a frozen clock: the adaptive limit decides
             return None
         return min(MAX_STEPS, max(2_000, 4 * decided))
+
+    @staticmethod
+    def steps_to_show(run: Run) -> int:
+        """The steps a hung run took until its clock ran a settle bound past its last event
+        (0 if it never did: a livelock on a frozen clock)."""
+        assert run.trace is not None
+        events = run.history.events
+        due = (events[-1].time if events else 0.0) + run.scenario.settle_bound
+        return next((step for step, time in run.trace.clock if time >= due), 0)
 
     def play_capped(
         self, scenario: Scenario, strategy: str, seed: int, cap: int, lines: str

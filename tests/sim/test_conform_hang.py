@@ -73,3 +73,40 @@ def test_shrinking_a_polling_hang_plays_its_candidates_to_a_cap(
     assert limits and max(limits) <= cap
     assert "did not return" in found.text
     assert found.readable.endswith("thread 0: nothing")  # shrunk: shutdown alone hangs
+
+
+@pytest.mark.spec("S1")
+def test_once_a_hang_is_seen_later_runs_are_cut_sooner(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = _Conformance(IMPL, tmp_path, simulated=True)
+    scenario = Scenario((ChannelSpec("a"),), ((Send(0), Settle()),), workers=1)
+    first = c.play_sim(scenario, "random", 0)
+    assert "S1" in first.found and c.hang_steps == 4 * c.steps_to_show(first) > 0
+    limits: list[int] = []
+    simulate = c._simulate
+
+    def spy(scenario: Scenario, strategy: str, seed: int, steps: int, lines: str) -> Any:
+        limits.append(steps)
+        return simulate(scenario, strategy, seed, steps, lines)
+
+    monkeypatch.setattr(c, "_simulate", spy)
+    again = c.play_sim(scenario, "pct", 1)
+    assert "S1" in again.found  # still judged a hang
+    assert limits == [max(2 * c.longest, c.hang_steps, 2_000)] and limits[0] < STEPS
+
+
+@pytest.mark.spec("O3", "O4")
+def test_nothing_is_recorded_once_the_run_is_torn_down(tmp_path: Path) -> None:
+    """The run is cut while a handler sleeps; tearing it down throws into that handler, and
+    the worker (rightly) survives anything a handler raises, so it went on to start the next
+    message: recorded after the end of the run, that start read as two handlers of one
+    subscription at once (a false O3 on a correct corpus design, pollpool)."""
+    c = _Conformance(IMPL, tmp_path, simulated=True)
+    scenario = Scenario((ChannelSpec("a", sleep=100_000.0),), ((Send(0), Send(0)),), workers=1)
+    run = c.play_sim(scenario, "random", 0)
+    assert run.trace is not None and run.trace.outcome["status"] == "livelock"
+    starts = [e.msg for e in run.history.events if e.kind == "start"]
+    assert starts == [0]  # the second message never started while the run lasted
+    assert "O3" not in run.found, run.found
+    assert "a handler did not return" in run.found.get("O4", ""), run.found  # the sleeper

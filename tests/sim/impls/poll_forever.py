@@ -4,6 +4,7 @@ unsubscribe() of a topic starting with ``stuck`` and send() on one never return 
 
 import queue
 import threading
+import time
 
 
 class Bus:
@@ -13,6 +14,12 @@ class Bus:
         self.seq = 0
         self.worker = threading.Thread(target=self._run, daemon=True)
         self.worker.start()
+        self.heartbeat = threading.Thread(target=self._beat, daemon=True)
+        self.heartbeat.start()
+
+    def _beat(self):
+        while not self.stopped.is_set():
+            time.sleep(1.0)
 
     def _run(self):
         while not self.stopped.is_set():
@@ -20,7 +27,10 @@ class Bus:
                 handler, topic, data = self.inbox.get(timeout=1.0)
             except queue.Empty:
                 continue
-            handler(topic, data)
+            try:
+                handler(topic, data)
+            except BaseException:  # a raising handler must not end the worker (spec H1)
+                continue
 
     def send(self, subs, topic, data):
         if topic.startswith("stuck"):
