@@ -139,14 +139,18 @@ class RunResult:
         return self.spec.command()
 
 
-def _digest(scenario: dict[str, Any], decisions: list[int]) -> str:
+def _digest(scenario: Scenario, decisions: list[int]) -> str:
+    """Names the interleaving: the scenario (its dataclass ``repr``: plain values only, the
+    same on every machine) and the decisions made in it."""
     h = hashlib.sha1(usedforsecurity=False)
     h.update(repr(scenario).encode())
     h.update(bytes(str(decisions), "ascii"))
     return h.hexdigest()[:16]
 
 
-def _result(spec: RunSpec, trace: Trace, trace_dir: Path | None, keep: bool) -> RunResult:
+def _result(
+    spec: RunSpec, scenario: Scenario, trace: Trace, trace_dir: Path | None, keep: bool
+) -> RunResult:
     outcome = trace.outcome
     result = RunResult(
         spec=spec,
@@ -155,9 +159,9 @@ def _result(spec: RunSpec, trace: Trace, trace_dir: Path | None, keep: bool) -> 
         steps=trace.steps,
         preemptions=trace.preemptions,
         decisions=len(trace.decisions),
-        digest=_digest(trace.scenario, trace.decisions),
-        brokers=trace.scenario["brokers"],
-        workers=trace.scenario["workers"],
+        digest=_digest(scenario, trace.decisions),
+        brokers=scenario.brokers,
+        workers=scenario.workers,
         error=trace.error,
     )
     if trace_dir is not None and (keep or result.failed):
@@ -184,7 +188,6 @@ def run_one(spec: RunSpec, trace_dir: Path | None = None, keep: bool = False) ->
     outcome = outcome_of(execution, judge)
     sched = execution.sched
     decisions = sched.decisions if sched is not None else []
-    scenario_json = scenario.to_json()
     result = RunResult(
         spec=spec,
         status=outcome["status"],
@@ -192,7 +195,7 @@ def run_one(spec: RunSpec, trace_dir: Path | None = None, keep: bool = False) ->
         steps=sched.steps if sched is not None else 0,
         preemptions=sched.preemptions if sched is not None else 0,
         decisions=len(decisions),
-        digest=_digest(scenario_json, decisions),
+        digest=_digest(scenario, decisions),
         brokers=scenario.brokers,
         workers=scenario.workers,
         error=outcome.get("error", ""),
@@ -247,7 +250,7 @@ def explore_exhaustive(
             lines=lines,
         )
         named = replace(spec, strategy=f"exhaustive{n}")
-        result = _result(named, trace, trace_dir, keep=False)
+        result = _result(named, scenario, trace, trace_dir, keep=False)
         results.append(result)
         if stop_at_first and result.failed:
             break
