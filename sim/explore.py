@@ -73,10 +73,11 @@ class RunSpec:
                     self.brokers or loaded.brokers, self.workers or loaded.workers
                 )
             return loaded
-        base = SIZES[self.size]
-        return scenario_from_seed(
-            self.seed, replace(base, brokers=self.brokers, workers=self.workers)
-        )
+        config = SIZES[self.size]
+        if (self.brokers, self.workers) != (config.brokers, config.workers):
+            # (a GenConfig checks every bound when made: once per size, not once per run)
+            config = replace(config, brokers=self.brokers, workers=self.workers)
+        return scenario_from_seed(self.seed, config)
 
     def command(self) -> str:
         parts = ["python -m sim run", f"--seed {self.seed}", f"--impl {self.impl}"]
