@@ -64,7 +64,7 @@ coverage: $(STAMP)
 
 ## Every mutant against the property suite's checks: a table of caught/not caught.
 mutants: $(STAMP)
-	$(PY) -m sim mutants
+	$(PY) -m sim mutants --json conformance/mutants.json
 
 ## Conformance reports (default budget): Lona 1.16.2 (default settings and one task worker),
 ## and the issue-16 mutants (each must be reported on the clause it breaks). Text and JSON
