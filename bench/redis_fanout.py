@@ -175,54 +175,36 @@ def measure(
         "receiver reads again only once it has taken the entries read before.",
     ]
     top = max(processes)
-    for n in processes:
+
+    def throughput(n: int, kind: str, key: str, label: str, target: float | None) -> Figure:
+        """refimpl's burst deliveries/s to *n* processes against *kind*'s."""
         ours = runs["refimpl"][n]["burst"]["deliveries_per_s"]
-        peer = runs["streams"][n]["burst"]["deliveries_per_s"]
+        peer = runs[kind][n]["burst"]["deliveries_per_s"]
         r = ratio(ours, peer)
-        m.figures.append(
-            Figure(
-                f"{NAME}.deliveries_per_s_{n}",
-                f"Redis fan-out to {n} process(es): deliveries/s",
-                ours,
-                "deliveries/s",
-                PEER["streams"],
-                peer,
-                r,
-                f">= {THROUGHPUT_TARGET:.2g}x raw XADD/XREAD",
-                r is not None and r >= THROUGHPUT_TARGET,
-            )
-        )
-    for n in processes:  # the fairer ceiling: raw streams that batch their XADDs as refimpl does
-        ours = runs["refimpl"][n]["burst"]["deliveries_per_s"]
-        peer = runs["streams-pipelined"][n]["burst"]["deliveries_per_s"]
-        m.figures.append(
-            Figure(
-                f"{NAME}.deliveries_per_s_{n}_pipelined",
-                f"Redis fan-out to {n} process(es): deliveries/s, against pipelined XADDs",
-                ours,
-                "deliveries/s",
-                PEER["streams-pipelined"],
-                peer,
-                ratio(ours, peer),
-                "none set",
-                None,
-            )
-        )
-    ours = runs["refimpl"][top]["burst"]["deliveries_per_s"]
-    peer = runs["pubsub"][top]["burst"]["deliveries_per_s"]
-    m.figures.append(
-        Figure(
-            f"{NAME}.deliveries_per_s_pubsub",
-            f"Redis fan-out to {top} processes: deliveries/s",
+        return Figure(
+            f"{NAME}.{key}",
+            label,
             ours,
             "deliveries/s",
-            PEER["pubsub"],
+            PEER[kind],
             peer,
-            ratio(ours, peer),
-            "none set",
-            None,
+            r,
+            "none set" if target is None else f">= {target:.2g}x raw XADD/XREAD",
+            None if target is None else r is not None and r >= target,
         )
-    )
+
+    for n in processes:
+        label = f"Redis fan-out to {n} process(es): deliveries/s"
+        m.figures.append(
+            throughput(n, "streams", f"deliveries_per_s_{n}", label, THROUGHPUT_TARGET)
+        )
+    for n in processes:  # the fairer ceiling: raw streams that batch their XADDs as refimpl does
+        label = f"Redis fan-out to {n} process(es): deliveries/s, against pipelined XADDs"
+        m.figures.append(
+            throughput(n, "streams-pipelined", f"deliveries_per_s_{n}_pipelined", label, None)
+        )
+    label = f"Redis fan-out to {top} processes: deliveries/s"
+    m.figures.append(throughput(top, "pubsub", "deliveries_per_s_pubsub", label, None))
     for kind in ("streams", "pubsub"):
         for q in ("p50", "p99"):
             ours = runs["refimpl"][top]["paced"][f"{q}_ms"]
