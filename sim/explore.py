@@ -27,7 +27,7 @@ from sim.generate import GenConfig, scenario_from_seed
 from sim.lines.config import LinePoints
 from sim.lines.plan import modules_for, plan_run
 from sim.oracle import CLAUSES
-from sim.runs import MAX_STEPS, judge, outcome_of, record
+from sim.runs import MAX_STEPS, judge, outcome_of
 from sim.scenario import Scenario
 from sim.scheduler import SchedulingStrategy
 from sim.strategies import describe
@@ -149,27 +149,6 @@ def _digest(scenario: Scenario, decisions: list[int]) -> str:
     return h.hexdigest()[:16]
 
 
-def _result(
-    spec: RunSpec, scenario: Scenario, trace: Trace, trace_dir: Path | None, keep: bool
-) -> RunResult:
-    outcome = trace.outcome
-    result = RunResult(
-        spec=spec,
-        status=outcome["status"],
-        violations=list(outcome.get("violations", [])),
-        steps=trace.steps,
-        preemptions=trace.preemptions,
-        decisions=len(trace.decisions),
-        digest=_digest(scenario, trace.decisions),
-        brokers=scenario.brokers,
-        workers=scenario.workers,
-        error=trace.error,
-    )
-    if trace_dir is not None and (keep or result.failed):
-        _write(result, trace, trace_dir)
-    return result
-
-
 def _write(result: RunResult, trace: Trace, trace_dir: Path) -> None:
     trace_dir.mkdir(parents=True, exist_ok=True)
     path = trace_dir / result.spec.trace_name()
@@ -177,14 +156,18 @@ def _write(result: RunResult, trace: Trace, trace_dir: Path) -> None:
     result.trace_path = str(path)
 
 
-def run_one(spec: RunSpec, trace_dir: Path | None = None, keep: bool = False) -> RunResult:
-    """Run one spec; write its trace under *trace_dir* if it failed (or always, with *keep*).
-
-    The trace is captured only when it is written: a campaign's passing runs need their
-    verdict and counters, which the execution itself gives.
-    """
-    scenario = spec.scenario()
-    strategy, lines = spec.plan(scenario)
+def _play(
+    spec: RunSpec,
+    scenario: Scenario,
+    strategy: SchedulingStrategy,
+    description: dict[str, Any],
+    lines: LinePoints | None,
+    trace_dir: Path | None,
+    keep: bool,
+) -> RunResult:
+    """Simulate, judge and count one run; capture and write its trace only when it is kept
+    (a failure, or *keep*): a campaign's passing runs need their verdict and counters,
+    which the execution itself gives."""
     execution = simulate(scenario, load_adapter(spec.impl), strategy, spec.max_steps, lines)
     outcome = outcome_of(execution, judge)
     sched = execution.sched
@@ -202,12 +185,18 @@ def run_one(spec: RunSpec, trace_dir: Path | None = None, keep: bool = False) ->
         error=outcome.get("error", ""),
     )
     if trace_dir is not None and (keep or result.failed):
-        description = describe(strategy)
         trace = capture(
             execution, spec.impl, description, spec.seed, spec.max_steps, outcome, lines
         )
         _write(result, trace, trace_dir)
     return result
+
+
+def run_one(spec: RunSpec, trace_dir: Path | None = None, keep: bool = False) -> RunResult:
+    """Run one spec; write its trace under *trace_dir* if it failed (or always, with *keep*)."""
+    scenario = spec.scenario()
+    strategy, lines = spec.plan(scenario)
+    return _play(spec, scenario, strategy, describe(strategy), lines, trace_dir, keep)
 
 
 @dataclass
@@ -240,18 +229,8 @@ def explore_exhaustive(
             "seed": spec.seed,
             "params": {"bound": preemption_bound, "n": n},
         }
-        trace = record(
-            scenario,
-            spec.impl,
-            execution,
-            spec.seed,
-            spec.max_steps,
-            judge,
-            description=description,
-            lines=lines,
-        )
         named = replace(spec, strategy=f"exhaustive{n}")
-        result = _result(named, scenario, trace, trace_dir, keep=False)
+        result = _play(named, scenario, execution, description, lines, trace_dir, keep=False)
         results.append(result)
         if stop_at_first and result.failed:
             break
